@@ -1,0 +1,101 @@
+"""What timers, schedules and routes share: the event ``e`` a job gets, its counters, and how a run is guarded."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from desktop_app.engine.locks import Lockable
+    from desktop_app.engine.server import Server
+    from desktop_app.engine.state import SharedState
+
+log = logging.getLogger("desktop_app.engine.jobs")
+
+
+@dataclass
+class JobEvent:
+    """The ``e`` every job gets: Pode's $TimerEvent / $ScheduleEvent / $WebEvent."""
+
+    server: Server
+    name: str
+    sender: Any
+    timestamp: datetime = field(default_factory=datetime.now)
+    request: Any = None
+
+    @property
+    def state(self) -> SharedState:
+        return self.server.state
+
+    @property
+    def lockable(self) -> Lockable:
+        return self.server.lockable
+
+    def json(self, value: Any, status: int = 200) -> Any:
+        """A JSON response (routes)."""
+        from desktop_app.engine.routes import Response
+
+        return Response.json(value, status)
+
+    def text(self, text: str, status: int = 200) -> Any:
+        """A text/plain response (routes)."""
+        from desktop_app.engine.routes import Response
+
+        return Response.text(text, status)
+
+
+class JobStats:
+    """Counters every job keeps: runs, errors with the last traceback, last run and its duration."""
+
+    kind = "job"
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.count = 0
+        self.errors = 0
+        self.last_error: str | None = None
+        self.last_traceback: str | None = None
+        self.last_run: datetime | None = None
+        self.last_duration: float | None = None
+        self.running = 0
+        # Routes run one job on several pool threads at once: guard the shared counters.
+        self._counters = threading.Lock()
+
+    def guarded_call(self, fn: Callable[..., Any], e: JobEvent, args: tuple[Any, ...]) -> tuple[bool, Any]:
+        """Run ``fn(e, *args)``; an exception is logged with its traceback and counted, never raised.
+
+        Returns:
+            (True, result) on success, (False, the exception) when it raised.
+        """
+        with self._counters:
+            self.running += 1
+        start = time.perf_counter()
+        try:
+            return True, fn(e, *args)
+        except Exception as err:
+            with self._counters:
+                self.errors += 1
+            self.last_error = f"{type(err).__name__}: {err}"
+            self.last_traceback = traceback.format_exc()
+            log.error("[%s] %s raised %s", self.kind, self.name, self.last_error, exc_info=True)
+            return False, err
+        finally:
+            self.last_duration = time.perf_counter() - start
+            with self._counters:
+                self.running -= 1
+
+
+def rename_thread(name: str) -> None:
+    """Pool threads take the job's name while it runs, so locks, logs and tracebacks name the job."""
+    threading.current_thread().name = name
+
+
+def job_pool(workers: int, prefix: str) -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix=prefix)

@@ -1,0 +1,260 @@
+"""Server: the composition root (Pode's Start-PodeServer): state, lockables, timers, schedules, routes, scripts."""
+
+from __future__ import annotations
+
+import logging
+import os
+import runpy
+import threading
+import traceback
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from desktop_app.engine.errors import ScriptError
+from desktop_app.engine.locks import Lockable, Lockables, LockGuard
+from desktop_app.engine.routes import Endpoint, Http, Route
+from desktop_app.engine.schedules import Schedule, Schedules
+from desktop_app.engine.state import SharedState
+from desktop_app.engine.timers import Timer, Timers
+
+log = logging.getLogger("desktop_app.engine.server")
+
+
+class Server:
+    """Owns the shared state, the lockables and the threads that use them.
+
+    Example:
+        >>> server = Server()
+        >>> _ = server.state.set("count", 0)
+        >>> def tick(e):
+        ...     with e.lockable:
+        ...         e.state.set("count", e.state.get("count") + 1)
+        >>> _ = server.add_timer("tick", 1.0, tick)
+        >>> with server:          # start() ... stop()
+        ...     pass
+    """
+
+    def __init__(self, root: str | os.PathLike[str] | None = None, threads: int = 2) -> None:
+        if threads < 1:
+            raise ValueError(f"threads must be at least 1, got {threads}")
+        self.root = Path(root).resolve() if root is not None else Path.cwd()
+        self.threads = threads
+        self.lockable = Lockable("global")
+        self.state = SharedState(self.root, lockable=self.lockable)
+        self.lockables = Lockables()
+        self.timers = Timers(self)
+        self.schedules = Schedules(self)
+        self.http = Http(self, threads)
+        self.script: Path | None = None
+        self._setup: Callable[[Server], Any] | None = None
+        self._running = False
+        self._lifecycle = threading.RLock()
+        self.started_at: datetime | None = None
+
+    # -- locks ----------------------------------------------------------------------------------
+
+    def lock(
+        self,
+        target: str | Lockable | None = None,
+        *,
+        timeout: float | None = None,
+        check_global: bool = False,
+    ) -> LockGuard:
+        """A context manager holding ``target`` (None = global, a name, or a Lockable).
+
+        Args:
+            target: the lockable; an unknown name raises KeyError (Pode silently locks global instead).
+            timeout: seconds to wait; None waits forever, 0 tries once.
+            check_global: first wait until the global lockable is free, without holding it (Pode #781).
+
+        Raises:
+            KeyError: unknown lockable name.
+            LockTimeout: not acquired within ``timeout``; names the lock, its holder and for how long.
+        """
+        if target is None:
+            lock = self.lockable
+        elif isinstance(target, Lockable):
+            lock = target
+        elif isinstance(target, str):
+            found = self.lockables.get(target)
+            if found is None:
+                if target.casefold() == "global":
+                    found = self.lockable
+                else:
+                    raise KeyError(f"no lockable called '{target}' (create it with server.lockables.new)")
+            lock = found
+        else:
+            raise TypeError(f"cannot lock a {type(target).__name__}; pass None, a name or a Lockable")
+        return LockGuard(lock, timeout, self.lockable if check_global else None)
+
+    def all_lockables(self) -> list[Lockable]:
+        """The global lockable followed by the named ones."""
+        return [self.lockable, *self.lockables.list()]
+
+    # -- jobs -----------------------------------------------------------------------------------
+
+    def add_timer(
+        self,
+        name: str,
+        interval: float,
+        fn: Callable[..., Any],
+        *,
+        limit: int = 0,
+        skip: int = 0,
+        args: tuple[Any, ...] | list[Any] = (),
+        on_start: bool = False,
+    ) -> Timer:
+        """Run ``fn(e, *args)`` every ``interval`` seconds (see Timers.add)."""
+        return self.timers.add(name, interval, fn, limit=limit, skip=skip, args=args, on_start=on_start)
+
+    def add_schedule(
+        self,
+        name: str,
+        cron: str | list[str],
+        fn: Callable[..., Any],
+        *,
+        limit: int = 0,
+        start_time: datetime | None = None,
+        end_time: datetime | None = None,
+        on_start: bool = False,
+        args: tuple[Any, ...] | list[Any] = (),
+    ) -> Schedule:
+        """Run ``fn(e, *args)`` whenever a cron expression matches (see Schedules.add)."""
+        return self.schedules.add(
+            name, cron, fn, limit=limit, start_time=start_time, end_time=end_time, on_start=on_start, args=args
+        )
+
+    def add_endpoint(self, address: str = "127.0.0.1", port: int = 8080) -> Endpoint:
+        """Serve routes over HTTP on ``address:port`` (port 0 = any free port)."""
+        return self.http.add_endpoint(address, port)
+
+    def add_route(self, method: str, path: str, fn: Callable[..., Any]) -> Route:
+        """Answer ``method path`` with ``fn(e)``."""
+        return self.http.add_route(method, path, fn)
+
+    @property
+    def endpoints(self) -> list[Endpoint]:
+        return self.http.endpoints
+
+    # -- lifecycle --------------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    def start(self) -> None:
+        """Start timers, schedules and endpoints; returns at once. Starting twice is a no-op.
+
+        A port already in use is logged and kept on the endpoint (``endpoint.error``); the rest runs.
+        """
+        with self._lifecycle:
+            if self._running:
+                return
+            self._running = True
+            self.started_at = datetime.now()
+            self.timers.start()
+            self.schedules.start()
+            self.http.start()
+            log.info("server started (%s)", self.script or self.root)
+
+    def stop(self, timeout: float = 5.0) -> list[str]:
+        """Stop ticking, wait up to ``timeout`` s for running jobs; return the names of jobs still running.
+
+        Threads cannot be killed: a job that does not return in time is reported, never waited on forever.
+        """
+        with self._lifecycle:
+            if not self._running:
+                return []
+            self._running = False
+            import time
+
+            deadline = time.monotonic() + timeout
+            stuck = self.http.stop(deadline) + self.timers.stop(deadline) + self.schedules.stop(deadline)
+            if stuck:
+                log.warning(
+                    "stopped with jobs still running (threads cannot be killed; they end when they return): %s",
+                    ", ".join(stuck),
+                )
+            else:
+                log.info("server stopped")
+            return stuck
+
+    def restart(self) -> None:
+        """Pode semantics: stop, clear state, jobs, routes and lockables, re-run the script's setup, start."""
+        with self._lifecycle:
+            self.stop()
+            self.state.clear()
+            self.timers.clear()
+            self.schedules.clear()
+            self.http.clear()
+            self.lockables.clear()
+            if self._setup is not None:
+                self._run_setup(self._setup, self.script)
+            self.start()
+
+    def __enter__(self) -> Server:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # -- scripts ----------------------------------------------------------------------------------
+
+    @classmethod
+    def from_script(cls, path: str | os.PathLike[str], *, threads: int = 2) -> Server:
+        """Load a Python file defining ``setup(server)``, call it, and return the (not yet started) server.
+
+        The script's folder is the root for ``./`` paths.
+
+        Raises:
+            ScriptError: the file is missing, has a syntax error, defines no ``setup``, or ``setup``
+                raised; it names the file and line. Nothing is started.
+        """
+        script = Path(path).expanduser().resolve()
+        if not script.is_file():
+            raise ScriptError("no such server script", path=script)
+        try:
+            namespace = runpy.run_path(str(script), run_name="__state_studio_script__")
+        except SyntaxError as err:
+            raise ScriptError(f"syntax error: {err.msg}", path=script, line=err.lineno) from err
+        except Exception as err:
+            raise ScriptError(
+                f"{type(err).__name__}: {err}", path=script, line=_script_line(err, script)
+            ) from err
+        setup = namespace.get("setup")
+        if not callable(setup):
+            raise ScriptError("the script defines no setup(server) function", path=script)
+        server = cls(root=script.parent, threads=threads)
+        server.script = script
+        server._setup = setup
+        server._run_setup(setup, script)
+        return server
+
+    def _run_setup(self, setup: Callable[[Server], Any], script: Path | None) -> None:
+        try:
+            setup(self)
+        except ScriptError:
+            raise
+        except Exception as err:
+            where = script or Path("<setup>")
+            raise ScriptError(
+                f"setup raised {type(err).__name__}: {err}", path=where, line=_script_line(err, script)
+            ) from err
+
+    def __repr__(self) -> str:
+        return f"<Server {self.script or self.root} {'running' if self._running else 'stopped'}>"
+
+
+def _script_line(err: BaseException, script: Path | None) -> int | None:
+    """The deepest traceback line that is in the script itself."""
+    line = None
+    for frame in traceback.extract_tb(err.__traceback__):
+        if script is not None and Path(frame.filename).resolve() == script:
+            line = frame.lineno
+    return line

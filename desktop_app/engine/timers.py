@@ -1,0 +1,294 @@
+"""Interval timers (Pode's Add-PodeTimer): millisecond accuracy, a small pool, no overlap of one timer with itself."""
+
+from __future__ import annotations
+
+import builtins
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from desktop_app.engine.jobs import JobEvent, JobStats, job_pool, rename_thread
+
+if TYPE_CHECKING:
+    from desktop_app.engine.server import Server
+
+log = logging.getLogger("desktop_app.engine.timers")
+
+POOL_SIZE = 4
+mono = time.monotonic
+
+
+def _mono_to_local(t: float) -> datetime:
+    return datetime.now() + timedelta(seconds=t - mono())
+
+
+class Timer(JobStats):
+    """One interval timer. Read its fields freely; change it through ``server.timers``."""
+
+    kind = "Timer"
+
+    def __init__(
+        self,
+        name: str,
+        interval: float,
+        fn: Callable[..., Any],
+        limit: int,
+        skip: int,
+        args: tuple[Any, ...],
+        on_start: bool,
+    ) -> None:
+        super().__init__(name)
+        self.interval = float(interval)
+        self.fn = fn
+        self.limit = limit
+        self.skip = skip
+        self.args = args
+        self.on_start = on_start
+        self.completed = False
+        self.paused = False
+        self.overruns = 0
+        self._due: float | None = None
+        self._future: Future[Any] | None = None
+
+    @property
+    def next_run(self) -> datetime | None:
+        """When it runs next (naive local time), or None when completed, paused or not started."""
+        if self.completed or self.paused or self._due is None:
+            return None
+        return _mono_to_local(self._due)
+
+    @property
+    def state(self) -> str:
+        if self.completed:
+            return "completed"
+        if self.paused:
+            return "paused"
+        if self.running:
+            return "running"
+        return "waiting"
+
+    def __repr__(self) -> str:
+        return f"<Timer {self.name} every {self.interval}s count={self.count} {self.state}>"
+
+
+def _check(name: str, interval: float | None, limit: int = 0, skip: int = 0) -> None:
+    if interval is not None and not interval > 0:
+        raise ValueError(f"[Timer] {name}: Interval must be greater than 0")
+    if limit < 0:
+        raise ValueError(f"[Timer] {name}: Limit must be greater than or equal to 0")
+    if skip < 0:
+        raise ValueError(f"[Timer] {name}: Skip must be greater than or equal to 0")
+
+
+class Timers:
+    """The server's timers: a scheduler thread hands due runs to a small pool (``timer-<name>`` threads)."""
+
+    def __init__(self, server: Server) -> None:
+        self._server = server
+        self._items: dict[str, Timer] = {}
+        self._cond = threading.Condition(threading.Lock())
+        self._thread: threading.Thread | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._stopping = False
+
+    # -- registry -------------------------------------------------------------------------------
+
+    def add(
+        self,
+        name: str,
+        interval: float,
+        fn: Callable[..., Any],
+        *,
+        limit: int = 0,
+        skip: int = 0,
+        args: tuple[Any, ...] | list[Any] = (),
+        on_start: bool = False,
+    ) -> Timer:
+        """Add a timer running ``fn(e, *args)`` every ``interval`` seconds.
+
+        Args:
+            limit: complete after this many runs (0 = forever); a run that raised counts.
+            skip: skip the first N intervals: the first run is at (N+1) x interval.
+            on_start: also run once when the server starts (counts toward ``limit``).
+
+        Raises:
+            ValueError: "[Timer] <name>: ..." for a duplicate name, interval <= 0, a negative limit or skip.
+        """
+        if not name:
+            raise ValueError("[Timer] a timer needs a name")
+        if not callable(fn):
+            raise ValueError(f"[Timer] {name}: fn must be callable")
+        _check(name, interval, limit, skip)
+        timer = Timer(name, interval, fn, limit, skip, tuple(args), on_start)
+        with self._cond:
+            if name.casefold() in self._items:
+                raise ValueError(f"[Timer] {name}: Timer already defined")
+            self._items[name.casefold()] = timer
+            if self._thread is not None:
+                self._arm(timer, mono(), first=True)
+                self._cond.notify()
+        return timer
+
+    def get(self, name: str) -> Timer | None:
+        return self._items.get(name.casefold())
+
+    def _need(self, name: str) -> Timer:
+        t = self.get(name)
+        if t is None:
+            raise KeyError(f"Timer '{name}' does not exist")
+        return t
+
+    def list(self) -> list[Timer]:
+        return list(self._items.values())
+
+    def test(self, name: str) -> bool:
+        return name.casefold() in self._items
+
+    def remove(self, name: str) -> None:
+        with self._cond:
+            self._items.pop(name.casefold(), None)
+
+    def clear(self) -> None:
+        with self._cond:
+            self._items.clear()
+
+    def invoke(self, name: str, *args: Any) -> Any:
+        """Run the timer now, on this thread, without counting (works on a completed timer too).
+
+        Raises:
+            KeyError: unknown timer.
+        """
+        t = self._need(name)
+        e = JobEvent(self._server, t.name, t)
+        return t.guarded_call(t.fn, e, (*t.args, *args))[1]
+
+    def edit(
+        self,
+        name: str,
+        interval: float | None = None,
+        fn: Callable[..., Any] | None = None,
+        args: tuple[Any, ...] | builtins.list[Any] | None = None,
+    ) -> Timer:
+        """Change a timer's interval, function or arguments; the next run is recomputed from now.
+
+        Raises:
+            KeyError: unknown timer.
+            ValueError: interval <= 0 or fn not callable.
+        """
+        t = self._need(name)
+        _check(t.name, interval)
+        if fn is not None and not callable(fn):
+            raise ValueError(f"[Timer] {t.name}: fn must be callable")
+        with self._cond:
+            if interval is not None:
+                t.interval = float(interval)
+            if fn is not None:
+                t.fn = fn
+            if args is not None:
+                t.args = tuple(args)
+            if t._due is not None:
+                t._due = mono() + t.interval
+            self._cond.notify()
+        return t
+
+    def pause(self, name: str) -> None:
+        t = self._need(name)
+        with self._cond:
+            t.paused = True
+
+    def resume(self, name: str) -> None:
+        t = self._need(name)
+        with self._cond:
+            if t.paused:
+                t.paused = False
+                if self._thread is not None:
+                    t._due = mono() + t.interval
+                self._cond.notify()
+
+    # -- running --------------------------------------------------------------------------------
+
+    def _arm(self, t: Timer, now: float, *, first: bool) -> None:
+        t._due = now + t.interval * (t.skip + 1) if first else now + t.interval
+
+    def start(self) -> None:
+        with self._cond:
+            if self._thread is not None:
+                return
+            self._stopping = False
+            self._pool = job_pool(POOL_SIZE, "timer-pool")
+            now = mono()
+            for t in self._items.values():
+                if not t.completed:
+                    self._arm(t, now, first=True)
+                    if t.on_start and not t.paused:
+                        t._due = now
+            self._thread = threading.Thread(target=self._loop, name="timers", daemon=True)
+            self._thread.start()
+
+    def stop(self, deadline: float) -> builtins.list[str]:
+        with self._cond:
+            thread, pool = self._thread, self._pool
+            if thread is None or pool is None:
+                return []
+            self._stopping = True
+            self._cond.notify()
+        thread.join(max(0.0, deadline - mono()))
+        futures = [(t.name, t._future) for t in self._items.values() if t._future is not None]
+        pool.shutdown(wait=False)
+        stuck = []
+        for name, fut in futures:
+            try:
+                fut.result(timeout=max(0.0, deadline - mono()))
+            except TimeoutError:
+                stuck.append(f"timer-{name}")
+            except Exception:  # the run's own error is already logged and counted
+                pass
+        if not stuck:
+            pool.shutdown(wait=True)
+        with self._cond:
+            self._thread = self._pool = None
+            for t in self._items.values():
+                t._due = None
+                t._future = None if t._future is None or t._future.done() else t._future
+        return stuck
+
+    def _loop(self) -> None:
+        with self._cond:
+            while not self._stopping:
+                now = mono()
+                wake = now + 1.0
+                for t in list(self._items.values()):
+                    due = t._due
+                    if t.completed or t.paused or due is None:
+                        continue
+                    if due > now:
+                        wake = min(wake, due)
+                        continue
+                    self._fire(t, due, now)
+                    if t._due is not None:
+                        wake = min(wake, t._due)
+                self._cond.wait(max(0.0, wake - mono()))
+
+    def _fire(self, t: Timer, due: float, now: float) -> None:
+        # Next due keeps the rhythm (due + interval); a timer more than an interval late does not
+        # catch up, it restarts from now (Pode: no catch-up).
+        nxt = due + t.interval
+        t._due = nxt if nxt > now else now + t.interval
+        if t._future is not None and not t._future.done():
+            t.overruns += 1
+            return
+        t.count += 1
+        if t.limit and t.count >= t.limit:
+            t.completed = True
+            t._due = None
+        assert self._pool is not None
+        t._future = self._pool.submit(self._run, t, t.fn, t.args)
+
+    def _run(self, t: Timer, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        rename_thread(f"timer-{t.name}")
+        t.last_run = datetime.now()
+        t.guarded_call(fn, JobEvent(self._server, t.name, t), args)
