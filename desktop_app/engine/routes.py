@@ -1,0 +1,686 @@
+"""HTTP endpoints and routes (Pode's Add-PodeEndpoint / Add-PodeRoute): aiohttp on one engine-owned thread."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import functools
+import ipaddress
+import itertools
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from aiohttp import web
+from multidict import CIMultiDictProxy
+
+from desktop_app.engine.jobs import JobEvent, JobStats, rename_thread
+
+if TYPE_CHECKING:
+    from desktop_app.engine.server import Server
+
+log = logging.getLogger("desktop_app.engine.routes")
+
+MAX_BODY = 16 * 1024 * 1024
+"""Largest request body read (bytes); a bigger one answers 413 without reaching the handler."""
+
+READY_TIMEOUT = 5.0
+"""How long ``start()`` waits for the endpoints to be bound (or to fail)."""
+
+LATENCY_KEEP = 1024
+"""Recent request durations each route keeps for its p50 / p99."""
+
+_CANCEL_GRACE = 0.25  # per connection, after the deadline: aiohttp then cancels what is left
+_JOIN_GRACE = 2.0  # the "http" thread needs a moment past the deadline to cancel and close its loop
+_JSON = "application/json"
+_TEXT = "text/plain; charset=utf-8"
+_BYTES = "application/octet-stream"
+
+
+class BadRequest(ValueError):
+    """The request cannot be served as sent; the dispatcher answers 400 with ``{"error": message}``.
+
+    ``e.request.json()`` raises it for a malformed body; handlers may raise it too.
+    """
+
+    status = 400
+
+
+# -- requests and responses ------------------------------------------------------------------------
+
+
+class Request:
+    """What a route handler sees as ``e.request``: plain data, read fully before the handler runs.
+
+    Attributes:
+        method: upper-case HTTP method.
+        path: the URL path, percent-decoded ("/items/a b").
+        query: query parameters; a repeated name keeps its last value.
+        headers: a read-only, case-insensitive multidict: ``headers["content-type"]``,
+            ``headers.get("X-Tag")``, ``headers.getall("X-Tag")`` for repeated headers.
+        body: the raw body (b"" when there is none).
+        remote: the client's address, when known.
+    """
+
+    __slots__ = ("body", "headers", "method", "path", "query", "remote")
+
+    def __init__(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, str],
+        headers: CIMultiDictProxy[str],
+        body: bytes = b"",
+        remote: str | None = None,
+    ) -> None:
+        self.method = method
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self.body = body
+        self.remote = remote
+
+    def text(self) -> str:
+        """The body decoded as UTF-8 (undecodable bytes become U+FFFD)."""
+        return self.body.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        """The body parsed as JSON.
+
+        Raises:
+            BadRequest: the body is empty or not valid JSON; the route then answers 400 on its own.
+        """
+        try:
+            return orjson.loads(self.body)
+        except orjson.JSONDecodeError as err:
+            raise BadRequest(f"malformed JSON body: {err}") from None
+
+    def __repr__(self) -> str:
+        return f"<Request {self.method} {self.path} {len(self.body)} bytes>"
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """A complete HTTP answer. Handlers usually build one with ``e.json(...)`` or ``e.text(...)``.
+
+    Example:
+        >>> def create(e):
+        ...     item = e.request.json()
+        ...     return e.json({"id": 7, **item}, status=201)
+    """
+
+    status: int = 200
+    body: bytes = b""
+    content_type: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.status, int) or not 100 <= self.status <= 599:
+            raise ValueError(f"HTTP status must be an int from 100 to 599, got {self.status!r}")
+
+    @classmethod
+    def json(cls, value: Any, status: int = 200) -> Response:
+        """``value`` serialised with orjson, as application/json.
+
+        Raises:
+            TypeError: orjson cannot serialise ``value``; the message names the type.
+        """
+        try:
+            body = orjson.dumps(value)
+        except TypeError as err:
+            raise TypeError(f"cannot send the response as JSON: {err}") from None
+        return cls(status, body, _JSON)
+
+    @classmethod
+    def text(cls, text: str, status: int = 200) -> Response:
+        """``text`` as text/plain, UTF-8."""
+        return cls(status, str(text).encode("utf-8"), _TEXT)
+
+
+def to_response(value: Any) -> Response:
+    """What a handler's return value is sent as.
+
+    A Response as it is; None -> 204; str -> text/plain; bytes-like -> application/octet-stream;
+    anything else (dict, list, tuple, numbers, bools...) -> JSON.
+
+    Raises:
+        TypeError: the value cannot be serialised as JSON.
+    """
+    if isinstance(value, Response):
+        return value
+    if value is None:
+        return Response(204)
+    if isinstance(value, str):
+        return Response.text(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return Response(200, bytes(value), _BYTES)
+    return Response.json(value)
+
+
+def _error(status: int, message: str, **extra: str) -> Response:
+    return Response(status, orjson.dumps({"error": message, **extra}), _JSON)
+
+
+# -- routes and endpoints -------------------------------------------------------------------------
+
+
+class Route(JobStats):
+    """One ``METHOD /path`` handler and its figures for the jobs panel.
+
+    ``count`` is the number of requests it answered, ``errors`` those whose handler raised (or returned
+    something that cannot be sent); ``p50`` / ``p99`` are over the last ``LATENCY_KEEP`` requests, in
+    seconds, from the request reaching the server to the answer being ready.
+    """
+
+    kind = "Route"
+
+    def __init__(self, method: str, path: str, fn: Callable[..., Any]) -> None:
+        super().__init__(f"{method} {path}")
+        self.method = method
+        self.path = path
+        self.fn = fn
+        self.last_status: int | None = None
+        # Written only on the "http" thread; read from anywhere (copying a deque is atomic).
+        self._latencies: deque[float] = deque(maxlen=LATENCY_KEEP)
+
+    @property
+    def requests(self) -> int:
+        """Requests answered (the same as ``count``)."""
+        return self.count
+
+    def _percentile(self, q: float) -> float:
+        recent = sorted(self._latencies)
+        if not recent:
+            return 0.0
+        return recent[min(len(recent) - 1, int(q * len(recent)))]
+
+    @property
+    def p50(self) -> float:
+        """Median latency in seconds over recent requests (0.0 before the first, as lock figures)."""
+        return self._percentile(0.50)
+
+    @property
+    def p99(self) -> float:
+        """99th-percentile latency in seconds over recent requests (0.0 before the first)."""
+        return self._percentile(0.99)
+
+    def __repr__(self) -> str:
+        return f"<Route {self.name} count={self.count} errors={self.errors}>"
+
+
+def is_loopback(address: str) -> bool:
+    """True for 127.x.x.x, ::1 and "localhost": addresses no other machine can reach."""
+    if address.casefold() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _host_port(address: str, port: int) -> str:
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+
+
+def _listen_error(address: str, port: int, err: OSError) -> str:
+    where = _host_port(address, port)
+    if err.errno == errno.EADDRINUSE:
+        why = (
+            "address already in use (another program listens there; pick another port, or 0 for any free one)"
+        )
+    elif err.errno == errno.EACCES:
+        why = "permission denied (ports below 1024 need privileges; pick a port above 1023)"
+    elif err.errno == errno.EADDRNOTAVAIL:
+        why = "address not available (no network interface of this machine has it)"
+    else:
+        why = (err.strerror or str(err)).lower()
+    return f"cannot listen on {where}: {why}"
+
+
+class Endpoint:
+    """An address and port routes are served on (Pode's Add-PodeEndpoint).
+
+    Attributes:
+        address: the address to bind, as given.
+        requested_port: the port asked for (0 = any free port, chosen again at each start).
+        port: the port it listens on once started (the requested one before).
+        started: True while it is listening.
+        error: why it could not listen (e.g. "cannot listen on 127.0.0.1:8080: address already in
+            use ..."), or None.
+    """
+
+    def __init__(self, address: str, port: int) -> None:
+        self.address = address
+        self.requested_port = port
+        self.port = port
+        self.started = False
+        self.error: str | None = None
+
+    @property
+    def url(self) -> str:
+        """``http://address:port/`` (the bound port once started)."""
+        return f"http://{_host_port(self.address, self.port)}/"
+
+    def __repr__(self) -> str:
+        status = "listening" if self.started else (f"failed: {self.error}" if self.error else "stopped")
+        return f"<Endpoint {self.url} {status}>"
+
+
+# -- the server ---------------------------------------------------------------------------------
+
+
+class _Run:
+    """Everything one start() creates and the matching stop() tears down."""
+
+    def __init__(self, threads: int) -> None:
+        self.numbers = itertools.count(1)
+        # A worker takes its number once, when the pool creates it, so names stay route-1..route-<threads>.
+        self.pool = ThreadPoolExecutor(threads, thread_name_prefix="route", initializer=self._name_worker)
+        self.thread: threading.Thread | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.stopping: asyncio.Event | None = None
+        self.idle: asyncio.Event | None = None
+        self.ready = threading.Event()
+        self.runners: list[tuple[Endpoint, web.ServerRunner]] = []
+        self.inflight = 0
+        # Handlers running now, by worker thread ident -> its name; guarded by ``busy_cond``.
+        self.busy: dict[int, str] = {}
+        self.busy_cond = threading.Condition(threading.Lock())
+        self.deadline = 0.0
+        self.stop_requested = False
+
+    def _name_worker(self) -> None:
+        rename_thread(f"route-{next(self.numbers)}")
+
+
+class Http:
+    """The server's endpoints and routes.
+
+    aiohttp runs on one asyncio thread named ``http``; it reads each request fully, then hands it to
+    the route pool (``threads`` workers named ``route-1``..``route-<threads>``), so handlers block,
+    take locks and contend like any other job while the event loop keeps accepting.
+
+    Example:
+        >>> http = Http(server, threads=2)                      # doctest: +SKIP
+        >>> ep = http.add_endpoint("127.0.0.1", 0)              # doctest: +SKIP
+        >>> _ = http.add_route("GET", "/", lambda e: {"ok": True})  # doctest: +SKIP
+        >>> http.start(); print(ep.url); http.stop(time.monotonic() + 5)  # doctest: +SKIP
+    """
+
+    def __init__(self, server: Server, threads: int) -> None:
+        self._server = server
+        self.threads = threads
+        self.endpoints: list[Endpoint] = []
+        # path -> {METHOD: Route}; replaced whole on every change (copy on write) so the "http" thread
+        # reads it without a lock.
+        self._routes: dict[str, dict[str, Route]] = {}
+        self._lock = threading.RLock()
+        self._running = False
+        self._run: _Run | None = None
+        self.ready = threading.Event()
+        """Set once every endpoint is listening or has failed (start() waits for it, at most
+        READY_TIMEOUT); cleared by stop()."""
+
+    # -- registry -------------------------------------------------------------------------------
+
+    def add_endpoint(self, address: str = "127.0.0.1", port: int = 8080) -> Endpoint:
+        """Serve the routes on ``address:port``; several endpoints are allowed.
+
+        Anything but a loopback address (127.x, ::1, localhost) is reachable from other machines and
+        logs a WARNING when bound. Added while running, it is bound at once.
+
+        Args:
+            address: the address to bind, e.g. "127.0.0.1", "::1" or "0.0.0.0" (all interfaces).
+            port: 1-65535, or 0 for any free port (read ``endpoint.port`` once started).
+
+        Returns:
+            The Endpoint; after start, ``port`` / ``url`` say where it listens, or ``error`` why not.
+
+        Raises:
+            ValueError: an empty address or a port outside 0-65535.
+        """
+        if not isinstance(address, str) or not address.strip():
+            raise ValueError("[Endpoint] an endpoint needs an address, e.g. '127.0.0.1'")
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+            raise ValueError(f"[Endpoint] {address}: port must be an int from 0 to 65535, got {port!r}")
+        endpoint = Endpoint(address.strip(), port)
+        with self._lock:
+            self.endpoints.append(endpoint)
+            if self._running:
+                if self._run is None:
+                    self._run = self._launch([endpoint])
+                else:
+                    self._bind_now(self._run, endpoint)
+        return endpoint
+
+    def add_route(self, method: str, path: str, fn: Callable[..., Any]) -> Route:
+        """Answer ``method path`` with ``fn(e)`` on the route pool.
+
+        ``e.request`` is a Request; ``fn`` returns ``e.json(value, status)``, ``e.text(str, status)``,
+        a dict/list (JSON), a str (text/plain), bytes (octet-stream) or None (204). A handler that
+        raises answers 500 with ``{"error": "<Type>: <message>", "route": "<METHOD> <path>"}``.
+
+        Args:
+            method: GET, POST, PUT, PATCH, DELETE, ... (any case). HEAD is answered by the GET route
+                unless a HEAD route is added.
+            path: matched exactly, starting with "/"; a trailing slash is significant.
+            fn: the handler.
+
+        Returns:
+            The Route, with its request count, errors and latency figures.
+
+        Raises:
+            ValueError: "[Route] GET /: Route already defined", an empty method, a path without a
+                leading "/", or fn not callable.
+        """
+        verb = method.strip().upper() if isinstance(method, str) else ""
+        if not verb or not verb.isascii() or not verb.replace("-", "").isalpha():
+            raise ValueError(f"[Route] {method!r} {path}: Method must be an HTTP method such as GET or POST")
+        if not isinstance(path, str) or not path.startswith("/"):
+            raise ValueError(f"[Route] {verb} {path}: Path must start with '/'")
+        if not callable(fn):
+            raise ValueError(f"[Route] {verb} {path}: fn must be callable")
+        route = Route(verb, path, fn)
+        with self._lock:
+            methods = self._routes.get(path, {})
+            if verb in methods:
+                raise ValueError(f"[Route] {verb} {path}: Route already defined")
+            self._routes = {**self._routes, path: {**methods, verb: route}}
+        return route
+
+    def get_route(self, method: str, path: str) -> Route | None:
+        """The route for ``method path``, or None."""
+        return self._routes.get(path, {}).get(method.upper())
+
+    @property
+    def routes(self) -> list[Route]:
+        """Every route, in the order they were added per path."""
+        return [route for methods in self._routes.values() for route in methods.values()]
+
+    def remove_route(self, method: str, path: str) -> None:
+        """Forget ``method path`` (no-op when unknown); it answers 404/405 from then on."""
+        with self._lock:
+            methods = dict(self._routes.get(path, {}))
+            if methods.pop(method.upper(), None) is None:
+                return
+            routes = dict(self._routes)
+            if methods:
+                routes[path] = methods
+            else:
+                del routes[path]
+            self._routes = routes
+
+    def clear(self) -> None:
+        """Drop every endpoint and route (restart calls it while stopped)."""
+        with self._lock:
+            self.endpoints = []
+            self._routes = {}
+
+    # -- lifecycle --------------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    def start(self) -> None:
+        """Bind the endpoints and serve; returns once each is listening or has failed (at most ~5 s).
+
+        Nothing is started without an endpoint. A port already in use is logged and kept on the
+        endpoint (``endpoint.error``); start() still returns normally. Starting twice is a no-op.
+        """
+        with self._lock:
+            if self._running:
+                return
+            self._running = True
+            if not self.endpoints:
+                self.ready.set()  # nothing to bind
+                return
+            self._run = self._launch(list(self.endpoints))
+
+    def stop(self, deadline: float) -> list[str]:
+        """Stop listening, let running requests finish until ``deadline``, then stop the threads.
+
+        Args:
+            deadline: a ``time.monotonic()`` value.
+
+        Returns:
+            The worker names (``route-N``) of handlers still running at the deadline, plus "http" if
+            the asyncio thread did not end. Threads cannot be killed; they end when their handler
+            returns. stop() itself never waits much past the deadline.
+        """
+        with self._lock:
+            if not self._running:
+                return []
+            self._running = False
+            self.ready.clear()
+            run, self._run = self._run, None
+        if run is None:
+            return []
+        run.deadline = deadline
+        run.stop_requested = True  # seen by a thread still binding, before it has a loop to signal
+        loop, stopping, thread = run.loop, run.stopping, run.thread
+        if loop is not None and stopping is not None:
+            try:
+                loop.call_soon_threadsafe(stopping.set)
+            except RuntimeError:  # the loop already ended (it failed while starting)
+                pass
+        if thread is not None:
+            thread.join(max(0.0, deadline - time.monotonic()) + _JOIN_GRACE)
+        run.pool.shutdown(wait=False, cancel_futures=True)
+        with run.busy_cond:
+            run.busy_cond.wait_for(lambda: not run.busy, max(0.0, deadline - time.monotonic()))
+            stuck = sorted(set(run.busy.values()))
+        if not stuck:
+            run.pool.shutdown(wait=True)
+        if thread is not None and thread.is_alive():
+            stuck.append("http")
+        return stuck
+
+    def _bind_now(self, run: _Run, endpoint: Endpoint) -> None:
+        if run.loop is None or run.loop.is_closed():
+            where = _host_port(endpoint.address, endpoint.requested_port)
+            endpoint.error = f"cannot listen on {where}: the HTTP thread is not running (restart the server)"
+            log.error("%s", endpoint.error)
+            return
+        bind = asyncio.run_coroutine_threadsafe(self._bind(run, endpoint), run.loop)
+        try:
+            bind.result(READY_TIMEOUT)
+        except TimeoutError:
+            log.error("endpoint %s: still not bound after %.0fs", endpoint.url, READY_TIMEOUT)
+
+    def _launch(self, endpoints: list[Endpoint]) -> _Run:
+        run = _Run(self.threads)
+        run.thread = threading.Thread(
+            target=self._thread_main, args=(run, endpoints), name="http", daemon=True
+        )
+        run.thread.start()
+        if not run.ready.wait(READY_TIMEOUT):
+            log.error("endpoints not bound after %.0fs; they keep trying in the background", READY_TIMEOUT)
+        return run
+
+    def _mark_ready(self, run: _Run) -> None:
+        run.ready.set()
+        if self._run is run or self._run is None:  # a late, stale thread must not mark a newer run
+            self.ready.set()
+
+    def _thread_main(self, run: _Run, endpoints: list[Endpoint]) -> None:
+        try:
+            asyncio.run(self._serve(run, endpoints))
+        except Exception:
+            log.exception("the HTTP server thread failed")
+        finally:
+            run.ready.set()
+
+    async def _serve(self, run: _Run, endpoints: list[Endpoint]) -> None:
+        stopping = run.stopping = asyncio.Event()
+        run.idle = asyncio.Event()
+        run.idle.set()
+        run.loop = asyncio.get_running_loop()  # last: stop() signals ``stopping`` once it sees the loop
+        try:
+            for endpoint in endpoints:
+                await self._bind(run, endpoint)
+            self._mark_ready(run)
+            if not run.stop_requested:
+                await stopping.wait()
+        finally:
+            await self._shutdown(run)
+
+    async def _bind(self, run: _Run, endpoint: Endpoint) -> None:
+        endpoint.error = None
+        endpoint.started = False
+        handler: Callable[[web.BaseRequest], Awaitable[web.StreamResponse]] = functools.partial(
+            self._handle, run
+        )
+        # access_log=None: each request is logged here, with its status and timing.
+        runner = web.ServerRunner(web.Server(handler, access_log=None), shutdown_timeout=_CANCEL_GRACE)
+        try:
+            await runner.setup()
+            await web.TCPSite(runner, endpoint.address, endpoint.requested_port).start()
+        except Exception as err:
+            if isinstance(err, OSError):
+                endpoint.error = _listen_error(endpoint.address, endpoint.requested_port, err)
+            else:
+                where = _host_port(endpoint.address, endpoint.requested_port)
+                endpoint.error = f"cannot listen on {where}: {type(err).__name__}: {err}"
+            log.error("%s", endpoint.error)
+            await runner.cleanup()
+            return
+        run.runners.append((endpoint, runner))
+        ports = [addr[1] for addr in runner.addresses if isinstance(addr, tuple) and len(addr) >= 2]
+        endpoint.port = ports[0] if ports else endpoint.requested_port
+        endpoint.started = True
+        if is_loopback(endpoint.address):
+            log.info("listening on %s", endpoint.url)
+        else:
+            log.warning(
+                "listening on %s: %s is not a loopback address, so other machines can reach these routes",
+                endpoint.url,
+                endpoint.address,
+            )
+
+    async def _shutdown(self, run: _Run) -> None:
+        # 1. stop accepting; 2. ask keep-alive connections to close after their current request;
+        # 3. let in-flight requests finish until the deadline; 4. aiohttp cancels what is left.
+        for endpoint, runner in run.runners:
+            for site in list(runner.sites):
+                await site.stop()
+            if runner.server is not None:
+                runner.server.pre_shutdown()
+            endpoint.started = False
+        if run.idle is not None and run.inflight:
+            try:
+                await asyncio.wait_for(run.idle.wait(), max(0.0, run.deadline - time.monotonic()))
+            except TimeoutError:
+                log.warning("%d request(s) still running at the stop deadline", run.inflight)
+        for _, runner in run.runners:
+            await runner.cleanup()
+        run.runners.clear()
+
+    # -- answering --------------------------------------------------------------------------------
+
+    async def _handle(self, run: _Run, request: web.BaseRequest) -> web.StreamResponse:
+        started = time.perf_counter()
+        run.inflight += 1
+        if run.idle is not None:
+            run.idle.clear()
+        try:
+            answer, route = await self._answer(run, request)
+        finally:
+            run.inflight -= 1
+            if not run.inflight and run.idle is not None:
+                run.idle.set()
+        elapsed = time.perf_counter() - started
+        if route is not None:
+            route.count += 1
+            route.last_status = answer.status
+            route._latencies.append(elapsed)
+        log.debug("%s %s -> %d (%.1f ms)", request.method, request.path, answer.status, elapsed * 1000)
+        headers = {**answer.headers}
+        if answer.content_type is not None and answer.status != 204:
+            headers["Content-Type"] = answer.content_type
+        response = web.Response(status=answer.status, body=answer.body or None, headers=headers)
+        if answer.status == 413:
+            response.force_close()  # the rest of the body was never read
+        return response
+
+    async def _answer(self, run: _Run, request: web.BaseRequest) -> tuple[Response, Route | None]:
+        method = request.method.upper()
+        methods = self._routes.get(request.path)
+        if methods is None:
+            return _error(404, "not found", path=request.path), None
+        route = methods.get(method)
+        if route is None and method == "HEAD":
+            route = methods.get("GET")
+        if route is None:
+            allowed = set(methods) | ({"HEAD"} if "GET" in methods else set())
+            allow = ", ".join(sorted(allowed))
+            body = orjson.dumps(
+                {"error": f"method {method} not allowed", "path": request.path, "allow": allow}
+            )
+            return Response(405, body, _JSON, {"Allow": allow}), None
+        if request.content_length is not None and request.content_length > MAX_BODY:
+            return _too_large(route), route
+        body = b""
+        if request.body_exists:
+            if request.version >= (1, 1) and request.headers.get("Expect", "").lower() == "100-continue":
+                # The low-level server has no router to do this for us; without it curl waits 1 s.
+                await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            chunks: list[bytes] = []
+            size = 0
+            try:
+                while chunk := await request.content.readany():
+                    size += len(chunk)
+                    if size > MAX_BODY:
+                        return _too_large(route), route
+                    chunks.append(chunk)
+            except Exception as err:  # the client went away or sent a broken body
+                return _error(400, f"cannot read the request body: {err}", route=route.name), route
+            body = b"".join(chunks)
+        peer = Request(
+            method, request.path, dict(request.query.items()), request.headers, body, request.remote
+        )
+        assert run.loop is not None
+        try:
+            pending = run.loop.run_in_executor(run.pool, self._call, run, route, peer)
+        except RuntimeError:  # the pool is shut down: the server is stopping
+            return _error(503, "the server is stopping", route=route.name), route
+        return await pending, route
+
+    def _call(self, run: _Run, route: Route, request: Request) -> Response:
+        """On a route worker: run the handler, turn what it returns into a Response."""
+        me = threading.get_ident()
+        with run.busy_cond:
+            run.busy[me] = threading.current_thread().name
+        try:
+            e = JobEvent(self._server, route.name, route, request=request)
+            route.last_run = e.timestamp
+            ok, value = route.guarded_call(_run_handler, e, (route.fn,))
+            if ok:
+                assert isinstance(value, Response)
+                return value
+            return _error(500, f"{type(value).__name__}: {value}", route=route.name)
+        finally:
+            with run.busy_cond:
+                del run.busy[me]
+                run.busy_cond.notify_all()
+
+
+def _run_handler(e: JobEvent, fn: Callable[..., Any]) -> Response:
+    # Serialise here, on the worker and inside guarded_call: a value that cannot be sent is the
+    # handler's error (logged, counted, 500), and a live reference from the state is serialised
+    # as soon as the handler returns, not later on the event loop.
+    try:
+        value = fn(e)
+    except BadRequest as err:
+        return _error(err.status, str(err), route=e.name)
+    return to_response(value)
+
+
+def _too_large(route: Route) -> Response:
+    return _error(413, f"request body larger than {MAX_BODY // (1024 * 1024)} MB", route=route.name)
