@@ -1,0 +1,117 @@
+"""The command line: run --headless (signals), inspect, diff, convert — good and bad input, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from desktop_app.cli import main
+
+CLI = [sys.executable, "-m", "desktop_app"]
+
+
+def _pode_file(path: Path, data: dict[str, object]) -> Path:
+    path.write_text(json.dumps({k: {"Value": v, "Scope": []} for k, v in data.items()}), encoding="utf-8")
+    return path
+
+
+def test_inspect(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "s.json"
+    f.write_text(
+        json.dumps({"hash": {"Value": {"values": [1, 2, 3]}, "Scope": ["users"]}, "n": {"Value": 5, "Scope": []}})
+    )
+    assert main(["inspect", str(f)]) == 0
+    out = capsys.readouterr().out
+    assert "format:  pode" in out and "entries: 2" in out and "users" in out
+    assert "hash: dict (1)" in out and "values: list (3)" in out and "n: int" in out
+
+
+def test_diff_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    a = _pode_file(tmp_path / "a.json", {"hash": {"values": [1, 2]}, "gone": 1, "same": "x"})
+    b = _pode_file(tmp_path / "b.json", {"hash": {"values": [1, 3, 4]}, "new": True, "same": "x"})
+    assert main(["diff", str(a), str(a)]) == 0
+    assert capsys.readouterr().out == ""
+    assert main(["diff", str(a), str(b)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert '~ hash["values"][1]: 2 -> 3' in out
+    assert any(line.startswith('+ hash["values"][2]') for line in out)
+    assert "- gone" in out and any(line.startswith("+ new") for line in out)
+
+
+def test_convert_round_trip(tmp_path: Path) -> None:
+    a = _pode_file(tmp_path / "a.json", {"hash": {"values": [7]}})
+    v2 = tmp_path / "v2.json"
+    assert main(["convert", str(a), str(v2), "--format", "pode-v2"]) == 0
+    assert "__pode_state_metadata__" in json.loads(v2.read_text())
+    back = tmp_path / "back.json"
+    assert main(["convert", str(v2), str(back), "--format", "pode"]) == 0
+    assert main(["diff", str(a), str(back)]) == 0
+
+
+@pytest.mark.parametrize("command", [["inspect"], ["diff", "{ok}"], ["convert", "{out}", "--format", "pode"]])
+def test_bad_files_give_one_clear_line(tmp_path: Path, command: list[str]) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"a": {"Value": [1, 2', encoding="utf-8")
+    ok = _pode_file(tmp_path / "ok.json", {"a": 1})
+    args = [c.format(ok=ok, out=tmp_path / "o.json") for c in command]
+    args.insert(1, str(bad))
+    r = subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr
+    assert r.stderr.count("\n") == 1 and "bad.json" in r.stderr
+    assert not (tmp_path / "o.json").exists()
+
+
+def test_missing_file_and_bad_usage(tmp_path: Path) -> None:
+    r = subprocess.run([*CLI, "inspect", str(tmp_path / "nope.json")], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "no such file" in r.stderr and "Traceback" not in r.stderr
+    r = subprocess.run([*CLI, "convert", "a", "b"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "--format" in r.stderr
+
+
+def test_run_headless_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    script = tmp_path / "srv.py"
+    script.write_text(
+        "def setup(server):\n"
+        "    server.add_endpoint('127.0.0.1', 0)\n"
+        "    server.add_timer('t', 0.05, lambda e: e.state.set('n', (e.state.get('n') or 0) + 1))\n"
+        "    server.add_route('GET', '/', lambda e: {'n': e.state.get('n')})\n"
+    )
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [*CLI, "run", str(script), "--headless"], stderr=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        assert proc.stderr is not None
+        url = None
+        for line in proc.stderr:
+            if line.startswith("listening on "):
+                url = line.split()[-1]
+                break
+        assert url and url.startswith("http://127.0.0.1:")
+        import urllib.request
+
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            assert resp.status == 200
+        proc.send_signal(signal.SIGTERM)
+        rest = proc.stderr.read()
+        assert proc.wait(timeout=15) == 0
+        assert "Traceback" not in rest and "SIGTERM received" in rest
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_run_headless_bad_script(tmp_path: Path) -> None:
+    script = tmp_path / "broken.py"
+    script.write_text("def setup(server):\n    raise RuntimeError('nope')\n")
+    r = subprocess.run([*CLI, "run", str(script), "--headless"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "broken.py:2" in r.stderr and "nope" in r.stderr
+    assert "Traceback" not in r.stderr
