@@ -27,3 +27,27 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
+
+# -- standalone bundle (PyInstaller, onedir) -------------------------------------------------------
+# `make bundle` builds dist/state-studio/ (the launcher dist/state-studio/state-studio plus _internal/);
+# `make bundle-test` builds it if missing, then starts it: --version, then --self-test offscreen.
+PYINSTALLER_VERSION := 6.22.3
+BUNDLE_EXE := dist/state-studio/state-studio
+
+.PHONY: bundle bundle-test
+
+bundle: $(STAMP)
+	@$(BIN)/python -c "import PyInstaller, sys; sys.exit(PyInstaller.__version__ != '$(PYINSTALLER_VERSION)')" 2>/dev/null \
+		|| $(BIN)/pip install -q 'pyinstaller==$(PYINSTALLER_VERSION)'
+	$(BIN)/pyinstaller --noconfirm --clean --log-level WARN \
+		--distpath dist --workpath build/pyinstaller packaging/state-studio.spec
+	@du -sh dist/state-studio
+
+$(BUNDLE_EXE):
+	$(MAKE) bundle
+
+bundle-test: $(BUNDLE_EXE)
+	$(BUNDLE_EXE) --version
+	tmp=$$(mktemp -d) && \
+		QT_QPA_PLATFORM=offscreen STATE_STUDIO_DATA_DIR="$$tmp" STATE_STUDIO_DEMO_PORT=0 \
+		$(BUNDLE_EXE) --self-test; rc=$$?; rm -rf "$$tmp"; exit $$rc
