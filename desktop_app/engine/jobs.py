@@ -65,6 +65,7 @@ class JobStats:
         self.last_run: datetime | None = None
         self.last_duration: float | None = None
         self.running = 0
+        self.last_ok: bool | None = None  # None until a run finished; False when the last run raised
         # Routes run one job on several pool threads at once: guard the shared counters.
         self._counters = threading.Lock()
 
@@ -78,8 +79,11 @@ class JobStats:
             self.running += 1
         start = time.perf_counter()
         try:
-            return True, fn(e, *args)
+            result = fn(e, *args)
+            self.last_ok = True
+            return True, result
         except Exception as err:
+            self.last_ok = False
             with self._counters:
                 self.errors += 1
             self.last_error = f"{type(err).__name__}: {err}"
