@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import bisect
 import math
 import sys
 import threading
 import time
 import traceback
 import weakref
+from bisect import bisect_left
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from threading import current_thread
 from types import TracebackType
+from typing import Any
 
 clock = time.monotonic
 """The clock every lock time is measured on (seconds, monotonic); the timeline uses it too."""
@@ -30,8 +32,11 @@ _THIS_FILE = __file__
 _SKIP_FILES = {_THIS_FILE, __import__("contextlib").__file__}
 
 
+_LAST = _N_BUCKETS - 1
+
+
 def _bucket(seconds: float) -> int:
-    return min(bisect.bisect_left(_BOUNDS, seconds), _N_BUCKETS - 1)
+    return bisect_left(_BOUNDS, seconds, 0, _LAST)
 
 
 class _Histogram:
@@ -84,18 +89,50 @@ class TimeFigures:
     p99: float = 0.0
 
 
-@dataclass(frozen=True)
 class Holder:
     """Who holds a lockable now: thread name, since when (``clock()``), and the code site ``file:line``."""
 
-    thread: str
-    since: float
-    site: str
-    ident: int = 0
+    __slots__ = ("ident", "since", "site", "thread")
+
+    def __init__(self, thread: str, since: float, site: str, ident: int = 0) -> None:
+        self.thread = thread
+        self.since = since
+        self.site = site
+        self.ident = ident
 
     @property
     def held_for(self) -> float:
         return clock() - self.since
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Holder):
+            return NotImplemented
+        return (self.thread, self.since, self.site, self.ident) == (other.thread, other.since, other.site, other.ident)
+
+    def __hash__(self) -> int:
+        return hash((self.thread, self.since, self.site, self.ident))
+
+    def __repr__(self) -> str:
+        return f"Holder(thread={self.thread!r}, since={self.since!r}, site={self.site!r})"
+
+
+# What the hot path stores instead of a Holder: (thread name, since, frame's file, line, ident).
+# The name is read at acquire time: pool threads are renamed for each job they run.
+_HoldInfo = tuple[str, float, str, int, int]
+
+
+def _to_event(raw: tuple[Any, ...]) -> LockEvent:
+    thread, requested, acquired, released, site, contended, waiters = raw
+    if isinstance(site, tuple):  # the holder's _HoldInfo
+        site = f"{site[2]}:{site[3]}"
+    return LockEvent(thread, requested, acquired, released, site, contended, waiters)
+
+
+def _to_holder(info: _HoldInfo | None) -> Holder | None:
+    if info is None:
+        return None
+    thread, since, file, line, ident = info
+    return Holder(thread, since, f"{file}:{line}", ident)
 
 
 @dataclass(frozen=True)
@@ -167,13 +204,13 @@ class LockTimeout(TimeoutError):
         super().__init__(f"Timed out after {timeout:.3f}s waiting for lock '{lock}', {who}")
 
 
-def _caller_site() -> str:
+def _caller_frame() -> tuple[str, int]:
     f = sys._getframe(2)
     while f is not None and f.f_code.co_filename in _SKIP_FILES:
         f = f.f_back  # type: ignore[assignment]
     if f is None:
-        return "?"
-    return f"{f.f_code.co_filename}:{f.f_lineno}"
+        return "?", 0
+    return f.f_code.co_filename, f.f_lineno
 
 
 _all_lockables: weakref.WeakSet[Lockable] = weakref.WeakSet()
@@ -202,13 +239,14 @@ class Lockable:
         self._lock = threading.RLock()
         self._owner = 0
         self._depth = 0
-        self._holder: Holder | None = None
+        self._hold_info: _HoldInfo | None = None
         self._acquired_at = 0.0
         self._requested_at = 0.0
         self._was_contended = False
         self._waiting: dict[int, tuple[str, float]] = {}
         self._pending_timeouts: deque[float] = deque()
-        self.events: deque[LockEvent] = deque(maxlen=RING_SIZE)
+        # Raw tuples in LockEvent field order: building the dataclass is left to readers.
+        self._events: deque[tuple[Any, ...]] = deque(maxlen=RING_SIZE)
         self.slow_waits: deque[SlowWait] = deque(maxlen=SLOW_WAIT_KEEP)
         self._reset_counters()
         _all_lockables.add(self)
@@ -231,10 +269,25 @@ class Lockable:
             self._lock.acquire()
             self._depth += 1
             return True
-        requested = clock()
         if self._lock.acquire(False):
-            self._on_acquired(me, requested, requested, contended=False)
+            # The uncontended path, inlined: everything here runs while holding the lock.
+            now = clock()
+            self._owner = me
+            self._depth = 1
+            self._acquisitions += 1
+            self._requested_at = self._acquired_at = now
+            self._was_contended = False
+            f = sys._getframe(1)
+            code = f.f_code
+            if code.co_filename in _SKIP_FILES:
+                file, line = _caller_frame()
+            else:
+                file, line = code.co_filename, f.f_lineno
+            self._hold_info = (current_thread().name, now, file, line, me)
+            if self._pending_timeouts:
+                self._fold_timeouts()
             return True
+        requested = clock()
         if not blocking:
             self._note_failed(me, requested, requested, stacks=False)
             return False
@@ -273,20 +326,19 @@ class Lockable:
             return
         now = clock()
         held = now - self._acquired_at
-        self._hold.add(held)
-        holder = self._holder
-        self.events.append(
-            LockEvent(
-                thread=holder.thread if holder else "?",
-                requested=self._requested_at,
-                acquired=self._acquired_at,
-                released=now,
-                site=holder.site if holder else "",
-                contended=self._was_contended,
-                waiters_at_release=len(self._waiting),
+        h = self._hold
+        h.buckets[bisect_left(_BOUNDS, held, 0, _LAST)] += 1
+        h.count += 1
+        h.total += held
+        if held > h.max:
+            h.max = held
+        info = self._hold_info
+        if info is not None:
+            # The raw site: "file:line" is built by readers.
+            self._events.append(
+                (info[0], self._requested_at, self._acquired_at, now, info, self._was_contended, len(self._waiting))
             )
-        )
-        self._holder = None
+        self._hold_info = None
         self._owner = 0
         self._depth = 0
         self._lock.release()
@@ -321,35 +373,41 @@ class Lockable:
         self._requested_at = requested
         self._acquired_at = now
         self._was_contended = contended
-        self._holder = Holder(threading.current_thread().name, now, _caller_site(), me)
-        while self._pending_timeouts:
-            waited = self._pending_timeouts.popleft()
-            self._timeouts += 1
-            self._contentions += 1
-            self._wait.add(waited)
-            self._lost += waited
+        file, line = _caller_frame()
+        thread = current_thread()
+        self._hold_info = (thread.name, now, file, line, me)
+        if self._pending_timeouts:
+            self._fold_timeouts()
         if contended:
             waited = now - requested
             self._contentions += 1
             self._wait.add(waited)
             self._lost += waited
             if waited >= self.slow_wait_threshold:
-                self._keep_slow_wait(self._holder.thread, waited, now, None, timed_out=False, seen=seen)
+                self._keep_slow_wait(thread.name, waited, now, None, timed_out=False, seen=seen)
+
+    def _fold_timeouts(self) -> None:
+        while self._pending_timeouts:
+            waited = self._pending_timeouts.popleft()
+            self._timeouts += 1
+            self._contentions += 1
+            self._wait.add(waited)
+            self._lost += waited
 
     def _note_failed(self, me: int, requested: float, now: float, *, stacks: bool) -> None:
         # Not holding the lock here: hand the figure over through an atomic append; the next holder
         # (or stats()) folds it into the counters.
         waited = now - requested
-        holder = self._holder
-        name = threading.current_thread().name
+        holder = self.holder
+        name = current_thread().name
         self._pending_timeouts.append(waited)
-        self.events.append(LockEvent(name, requested, None, now, "", True, 0))
+        self._events.append((name, requested, None, now, "", True, 0))
         if stacks and waited >= self.slow_wait_threshold:
             self._keep_slow_wait(name, waited, now, holder, timed_out=True)
 
     def _holder_stack(self) -> tuple[Holder, list[str]] | None:
         """The holder now and its formatted stack, or None if the lock was released meanwhile."""
-        holder = self._holder
+        holder = self.holder
         if holder is None:
             return None
         frame = sys._current_frames().get(holder.ident)
@@ -372,7 +430,7 @@ class Lockable:
         if seen is not None and not timed_out:
             holder_name, holder_site, holder_stack = seen[0].thread, seen[0].site, seen[1]
         elif holder is None and not timed_out:
-            prev = self.events[-1] if self.events else None
+            prev = _to_event(self._events[-1]) if self._events else None
             holder_name = prev.thread if prev else None
             holder_site = prev.site if prev else None
             holder_stack = []
@@ -399,7 +457,12 @@ class Lockable:
 
     @property
     def holder(self) -> Holder | None:
-        return self._holder
+        return _to_holder(self._hold_info)
+
+    @property
+    def events(self) -> tuple[LockEvent, ...]:
+        """The ring of recent uses, oldest first (a copy, safe to keep)."""
+        return tuple(_to_event(e) for e in tuple(self._events))
 
     def current_hold(self) -> tuple[Holder, float, bool] | None:
         """(holder, when it asked for the lock, whether it had to wait), or None when free; read without locking.
@@ -408,10 +471,12 @@ class Lockable:
         only has it after the release). The three figures belong to the same acquisition: they are
         written before ``_holder`` and only rewritten after a release has cleared it.
         """
-        holder = self._holder
+        info = self._hold_info
         requested, contended = self._requested_at, self._was_contended
-        if holder is None or self._holder is not holder:
+        if info is None or self._hold_info is not info:
             return None
+        holder = _to_holder(info)
+        assert holder is not None
         return holder, requested, contended
 
     def waiting(self) -> tuple[str, ...]:
@@ -434,7 +499,7 @@ class Lockable:
             wait=wait.figures(),
             hold=self._hold.figures(),
             thread_time_lost=lost,
-            holder=self._holder,
+            holder=self.holder,
             waiting=self.waiting(),
             since=self._since,
             taken_at=clock(),
@@ -444,11 +509,11 @@ class Lockable:
         """Zero the counters and histograms (the event ring and slow waits are cleared too)."""
         self._pending_timeouts.clear()
         self._reset_counters()
-        self.events.clear()
+        self._events.clear()
         self.slow_waits.clear()
 
     def __repr__(self) -> str:
-        h = self._holder
+        h = self.holder
         return f"<Lockable {self.name!r} {'held by ' + h.thread if h else 'free'}>"
 
 
@@ -514,6 +579,9 @@ class LockGuard:
         self._global = check_global
 
     def __enter__(self) -> Lockable:
+        if self._timeout is None and self._global is None:
+            self._target.acquire()
+            return self._target
         deadline = None if self._timeout is None else clock() + self._timeout
         if self._global is not None and self._global is not self._target:
             # Pode #781: wait until global is free, but do not keep holding it.

@@ -45,6 +45,8 @@ class Server:
         self.lockable = Lockable("global")
         self.state = SharedState(self.root, lockable=self.lockable)
         self.lockables = Lockables()
+        # LockGuard keeps no per-use state, so the common `with server.lock():` reuses one.
+        self._global_guard = LockGuard(self.lockable, None, None)
         self.timers = Timers(self)
         self.schedules = Schedules(self)
         self.http = Http(self, threads)
@@ -75,6 +77,8 @@ class Server:
             LockTimeout: not acquired within ``timeout``; names the lock, its holder and for how long.
         """
         if target is None:
+            if timeout is None and not check_global:
+                return self._global_guard
             lock = self.lockable
         elif isinstance(target, Lockable):
             lock = target
