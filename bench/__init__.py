@@ -1,0 +1,1 @@
+"""Benchmarks and stress scripts; each prints figures measured against baselines in the same run."""

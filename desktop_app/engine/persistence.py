@@ -1,0 +1,1154 @@
+"""Save and restore files in Pode's state formats: strict encoding, tolerant reading, atomic writes."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import gc
+import json
+import math
+import os
+import re
+import secrets
+import stat
+import sys
+import uuid
+from collections import deque
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from itertools import chain, repeat
+from operator import itemgetter, setitem
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from desktop_app.engine.errors import StateFileError
+
+__all__ = [
+    "FORMATS",
+    "Entries",
+    "StateFile",
+    "atomic_write",
+    "decode",
+    "encode",
+    "read_file",
+    "resolve_path",
+]
+
+Entries = dict[str, tuple[Any, list[str]]]
+"""name -> (value, scope list), in insertion order."""
+
+FORMATS = ("pode", "pode-v2")
+
+_METADATA_KEY = "__pode_state_metadata__"
+_DATA_KEY = "__pode_state_data__"
+_VERSION = 2
+
+# orjson refuses to nest deeper than this (measured: 254 levels serialise, 255 do not).
+_MAX_JSON_NESTING = 254
+# A "pode" file spends two levels on the document and the {Value, Scope} entry object.
+_MAX_PODE_USER_DEPTH = _MAX_JSON_NESTING - 2
+# Everything v2 writes is far shallower than orjson's parser limit (1024); refusing more keeps
+# the recursive decoder well inside Python's recursion limit.
+_MAX_V2_READ_NESTING = _MAX_JSON_NESTING
+
+_NONE_TYPE = type(None)
+_JSON_SCALARS: frozenset[type] = frozenset({str, int, float, bool, _NONE_TYPE})
+_JSON_CONTAINERS: frozenset[type] = frozenset({dict, list, tuple})
+_JSON_TYPES: frozenset[type] = _JSON_SCALARS | _JSON_CONTAINERS
+_STR_ONLY: frozenset[type] = frozenset({str})
+_SCOPE_TYPES: frozenset[type] = frozenset({list, tuple})
+
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_UINT64_MAX = 2**64 - 1
+_INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
+
+# orjson natively writes datetimes, dataclasses and subclasses of builtins; passing them through
+# to a default that raises is what keeps "pode" files free of silently stringified values.
+_PODE_OPTIONS = (
+    orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_SUBCLASS
+)
+# Entries are serialised in chunks through a small pool of reused {Value, Scope} dicts, so a
+# 200k-entry save does not allocate 200k wrapper dicts.
+_CHUNK = 2048
+
+_RELATIVE_PATH = re.compile(r"^\.{1,2}([\\/]|$)")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+@dataclass(frozen=True)
+class StateFile:
+    """What a state file holds.
+
+    Attributes:
+        entries: name -> (value, scope list), in file order.
+        format: "pode" ({name: {Value, Scope}}), "pode-v2" (Pode 2.14's typed envelope) or
+            "pode-legacy" (pre-scope {name: value}; every scope is []).
+    """
+
+    entries: Entries
+    format: str
+
+
+class _Problem(Exception):
+    """Internal: what is wrong and where; the key path is collected innermost-first while unwinding."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.parts: list[str | int] = []
+
+
+# ---------------------------------------------------------------------------------------------
+# Paths
+
+
+def resolve_path(path: str | os.PathLike[str], root: str | os.PathLike[str] | None) -> Path:
+    """Resolve a state file path the way Pode's ``Get-PodeRelativePath -JoinRoot`` does.
+
+    Paths starting ``./``, ``.\\``, ``../``, ``..\\`` or exactly ``.`` / ``..`` are joined onto
+    ``root``; every other path is returned as given (a leading ``~`` is expanded). On POSIX a
+    Windows-style ``.\\data\\state.json`` uses ``/`` as separator, so scripts written on Windows work.
+    ``pathlib`` drops a leading ``./``, so ``Path("./x")`` is the bare relative path ``x``: pass a
+    str to have it joined onto the root.
+
+    Args:
+        path: the path a user passed to save or restore.
+        root: the server's root folder; None means the current working directory.
+
+    Returns:
+        The path to use. It is not normalised or resolved further.
+
+    Example:
+        >>> resolve_path("./state.json", "/srv/app")
+        PosixPath('/srv/app/state.json')
+    """
+    text = os.fspath(path)
+    match = _RELATIVE_PATH.match(text)
+    if match is None:
+        return Path(text).expanduser()
+    if os.sep == "/" and match.group(1) == "\\":
+        text = text.replace("\\", "/")
+    base = Path(root).expanduser() if root is not None else Path.cwd()
+    return base / text
+
+
+# ---------------------------------------------------------------------------------------------
+# Key paths
+
+
+def _key_path(name: str, parts: Sequence[str | int]) -> str:
+    """Render ``name`` plus dict keys and list indexes as ``hash.values[3]`` / ``hash["odd key"]``."""
+    out = [name]
+    for part in parts:
+        if isinstance(part, int):
+            out.append(f"[{part}]")
+        elif _IDENTIFIER.match(part):
+            out.append(f".{part}")
+        else:
+            out.append(f"[{json.dumps(part, ensure_ascii=False)}]")
+    # a lone surrogate cannot be printed; show it escaped
+    return "".join(out).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _where(path: str | os.PathLike[str] | None) -> str | None:
+    return os.fspath(path) if path is not None else None
+
+
+def _problem_error(problem: _Problem, name: str, path: str | None) -> StateFileError:
+    return StateFileError(
+        problem.reason,
+        path=path,
+        key_path=_key_path(name, problem.parts[::-1]),
+    )
+
+
+def _type_name(value: object) -> str:
+    cls = type(value)
+    return cls.__name__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Encoding
+
+
+def encode(
+    entries: Mapping[str, tuple[Any, Sequence[str]]],
+    *,
+    format: str = "pode",
+    compress: bool = False,
+    depth: int | None = None,
+    path: str | os.PathLike[str] | None = None,
+) -> bytes:
+    """Serialise entries into the bytes of a state file.
+
+    ``"pode"`` writes Pode's long-standing ``{"<name>": {"Value": v, "Scope": [...]}}``. Values
+    must be JSON data: dict with str keys, list, tuple (written as a list), str, int within 64 bits,
+    finite float, bool, None. ``"pode-v2"`` writes Pode 2.14's typed envelope and also holds
+    datetime, timedelta, UUID, Decimal, set and frozenset (a ``datetime.date`` is refused: Pode
+    has no date-only type and turning it into a midnight datetime would change its type). Nothing
+    is ever turned into a string behind the caller's back: an unsupported value raises.
+
+    Args:
+        entries: name -> (value, scope), e.g. ``{"hash": ({"values": [1, 2]}, ["Users"])}``.
+        format: "pode" or "pode-v2" (see ``FORMATS``).
+        compress: write compact JSON instead of 2-space indented JSON.
+        depth: the deepest container nesting allowed in any value, counted in the user's data:
+            a scalar is depth 0, ``[1]`` is 1, ``{"a": [1]}`` is 2 (a set counts like a list).
+            None means no limit beyond what the file format can hold (252 levels for "pode").
+        path: the file the bytes are meant for; only used in error messages.
+
+    Returns:
+        The file's bytes: UTF-8 JSON ending with a newline.
+
+    Raises:
+        StateFileError: a value the format cannot hold, nesting deeper than ``depth``, or a
+            self-referencing container; ``key_path`` names the value, e.g. ``hash.values[3]``.
+        ValueError: an unknown format name or a negative depth.
+
+    Example:
+        >>> encode({"count": (5, [])}, compress=True)
+        b'{"count":{"Value":5,"Scope":[]}}\\n'
+    """
+    where = _where(path)
+    if format not in FORMATS:
+        raise ValueError(f"unknown state file format {format!r}; expected one of {', '.join(FORMATS)}")
+    if depth is not None and (not isinstance(depth, int) or isinstance(depth, bool) or depth < 0):
+        raise ValueError(f"depth must be None or a non-negative int, got {depth!r}")
+    names = list(entries)
+    pairs = list(entries.values())
+    values = list(map(itemgetter(0), pairs))
+    scopes = _checked_scopes(names, list(map(itemgetter(1), pairs)), where)
+    if format == "pode":
+        return _encode_pode(names, values, scopes, compress, depth, where)
+    return _encode_v2(names, values, scopes, compress, depth, where)
+
+
+def _check_names(names: list[str], path: str | None) -> None:
+    if not set(map(type, names)) <= _STR_ONLY:
+        bad = next(name for name in names if type(name) is not str)
+        raise StateFileError(f"state names must be str, got {_type_name(bad)} {bad!r}", path=path)
+
+
+def _checked_scopes(names: list[str], scopes: list[Any], path: str | None) -> list[Any]:
+    """Return scopes as lists/tuples of str; a lone str becomes [str] and None becomes []."""
+    if set(map(type, scopes)) <= _SCOPE_TYPES and set(map(type, chain.from_iterable(scopes))) <= _STR_ONLY:
+        return scopes
+    fixed: list[Any] = []
+    for name, scope in zip(names, scopes, strict=True):
+        if scope is None:
+            scope = []
+        elif type(scope) is str:
+            scope = [scope]
+        elif type(scope) not in _SCOPE_TYPES:
+            try:
+                scope = list(scope)
+            except TypeError:
+                raise StateFileError(
+                    f"Scope must be a list of str, got {_type_name(scope)}",
+                    path=path,
+                    key_path=name,
+                ) from None
+        bad = [item for item in scope if type(item) is not str]
+        if bad:
+            raise StateFileError(
+                f"Scope must be a list of str, it holds {_type_name(bad[0])} {bad[0]!r}",
+                path=path,
+                key_path=name,
+            )
+        fixed.append(scope)
+    return fixed
+
+
+def _reject(value: Any) -> Any:
+    # orjson calls this for anything it does not write natively (and, with the passthrough
+    # options, for datetimes, dataclasses and subclasses of builtins).
+    raise TypeError(f"{_type_name(value)} is not JSON data")
+
+
+def _encode_pode(
+    names: list[str],
+    values: list[Any],
+    scopes: list[Any],
+    compress: bool,
+    depth: int | None,
+    path: str | None,
+) -> bytes:
+    if not names:
+        return b"{}\n"
+    options = _PODE_OPTIONS if compress else _PODE_OPTIONS | orjson.OPT_INDENT_2
+    # The output is byte-for-byte what orjson.dumps({name: {"Value": v, "Scope": s}}) writes,
+    # assembled from chunks: strip each chunk's braces and join the insides with ",".
+    head, tail = (1, 1) if compress else (1, 2)
+    pool = [{"Value": None, "Scope": None} for _ in range(min(_CHUNK, len(names)))]
+    parts: list[bytes | memoryview] = [b"{"]
+    try:
+        for start in range(0, len(names), _CHUNK):
+            stop = start + _CHUNK
+            chunk_values = values[start:stop]
+            wrappers = pool[: len(chunk_values)]
+            deque(map(setitem, wrappers, repeat("Value"), chunk_values), maxlen=0)
+            deque(map(setitem, wrappers, repeat("Scope"), scopes[start:stop]), maxlen=0)
+            text = orjson.dumps(
+                dict(zip(names[start:stop], wrappers, strict=True)), default=_reject, option=options
+            )
+            if start:
+                parts.append(b",")
+            parts.append(memoryview(text)[head:-tail])
+    except orjson.JSONEncodeError as exc:
+        _check_names(names, path)  # orjson refuses a name that is not a str: say which
+        _raise_pode_problem(names, values, depth, path)
+        _raise_text_problem(names, values, scopes, path)
+        raise StateFileError(f"cannot be written as JSON: {exc}", path=path) from exc
+    finally:
+        for wrapper in pool:
+            wrapper["Value"] = wrapper["Scope"] = None
+    parts.append(b"}\n" if compress else b"\n}\n")
+    data = b"".join(parts)
+    if not _pode_values_clean(values, data, depth):
+        _raise_pode_problem(names, values, depth, path)
+    return data
+
+
+def _pode_values_clean(values: list[Any], data: bytes, depth: int | None) -> bool:
+    """Cheap check of what orjson accepted: only JSON types, no NaN/inf, no deeper than ``depth``.
+
+    Runs after orjson succeeded, so there is no cycle and every int fits 64 bits. It walks the
+    values level by level with C-speed idioms (``gc.get_referents`` for the children of all
+    containers of a level at once, ``set(map(type, ...))`` for their types) and never calls
+    Python code per object. False means "look closer": ``_raise_pode_problem`` then finds the
+    culprit exactly, or finds nothing when the null count below was fooled by a string.
+    """
+    level: list[Any] = values
+    index = 0
+    nones = 0
+    saw_float = False
+    while level:
+        kinds = set(map(type, level))
+        # orjson also writes UUID, Enum members and Fragment natively; those must be refused.
+        if not kinds <= _JSON_TYPES:
+            return False
+        if _NONE_TYPE in kinds:
+            nones += level.count(None)
+        saw_float = saw_float or float in kinds
+        if kinds <= _JSON_SCALARS:
+            break
+        if depth is not None and index >= depth:
+            return False
+        level = gc.get_referents(*level)
+        index += 1
+    if saw_float:
+        # orjson writes NaN and infinities as null. Every None is a null token too, so as many
+        # "null"s as Nones proves there is no non-finite float. Strings may contain "null" as
+        # well; then count only "null" followed by what can follow a null token (",", "]", "}",
+        # or a newline, which a JSON string never holds raw). Still more: look closer.
+        if data.count(b"null") != nones and sum(map(data.count, _NULL_TOKENS)) != nones:
+            return False
+    return True
+
+
+_NULL_TOKENS = (b"null,", b"null]", b"null}", b"null\n")
+
+
+def _raise_pode_problem(names: list[str], values: list[Any], depth: int | None, path: str | None) -> None:
+    """Find the first value a "pode" file cannot hold and raise StateFileError naming it."""
+    limit = _MAX_PODE_USER_DEPTH if depth is None else min(depth, _MAX_PODE_USER_DEPTH)
+    for name, value in zip(names, values, strict=True):
+        try:
+            _check_pode_value(value, 0, limit, depth, set())
+        except _Problem as problem:
+            raise _problem_error(problem, name, path) from None
+        except RecursionError:
+            raise StateFileError("nested too deeply to check", path=path, key_path=name) from None
+
+
+def _check_pode_value(value: Any, level: int, limit: int, depth: int | None, ancestors: set[int]) -> None:
+    cls = type(value)
+    if cls is str or cls is bool or value is None:
+        return
+    if cls is int:
+        if not _INT64_MIN <= value <= _UINT64_MAX:
+            raise _Problem(f"int {value} does not fit in 64 bits (JSON numbers in Pode files are 64-bit)")
+        return
+    if cls is float:
+        if not math.isfinite(value):
+            raise _Problem(f"float {value!r} cannot be written as JSON")
+        return
+    if cls is dict or cls is list or cls is tuple:
+        if id(value) in ancestors:
+            raise _Problem(f"this {cls.__name__} contains itself (a self-referencing container)")
+        if level >= limit:
+            if depth is not None and level >= depth:
+                raise _Problem(f"nested deeper than depth={depth} (containers inside containers)")
+            raise _Problem(f"nested deeper than a state file can hold ({_MAX_PODE_USER_DEPTH} levels)")
+        ancestors.add(id(value))
+        if cls is dict:
+            for key, item in value.items():
+                if type(key) is not str:
+                    raise _Problem(f"dict key {key!r} is {_type_name(key)}; JSON object keys must be str")
+                try:
+                    _check_pode_value(item, level + 1, limit, depth, ancestors)
+                except _Problem as problem:
+                    problem.parts.append(key)
+                    raise
+        else:
+            for index, item in enumerate(value):
+                try:
+                    _check_pode_value(item, level + 1, limit, depth, ancestors)
+                except _Problem as problem:
+                    problem.parts.append(index)
+                    raise
+        ancestors.discard(id(value))
+        return
+    raise _Problem(_unsupported_reason(value, "pode"))
+
+
+def _is_text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+_NOT_TEXT = "is not valid Unicode text (it holds a lone surrogate), so it cannot be written as UTF-8"
+
+
+def _raise_text_problem(names: list[str], values: list[Any], scopes: list[Any], path: str | None) -> None:
+    """Find the first string (name, scope, key or value) that UTF-8 cannot hold; raise naming it."""
+    for name, value, scope in zip(names, values, scopes, strict=True):
+        shown = _key_path(name, ())
+        if not _is_text(name):
+            raise StateFileError(f"the name {_NOT_TEXT}", path=path, key_path=shown)
+        if not all(map(_is_text, scope)):
+            raise StateFileError(f"a Scope string {_NOT_TEXT}", path=path, key_path=shown)
+        try:
+            _check_text(value)
+        except _Problem as problem:
+            raise _problem_error(problem, name, path) from None
+
+
+def _check_text(value: Any) -> None:
+    # Only called on values the encoder already walked, so there is no cycle to guard against.
+    cls = type(value)
+    if cls is str:
+        if not _is_text(value):
+            raise _Problem(f"this string {_NOT_TEXT}")
+    elif cls is dict:
+        for key, item in value.items():
+            if type(key) is str and not _is_text(key):
+                raise _Problem(f"a key of this dict {_NOT_TEXT}")
+            try:
+                _check_text(item)
+            except _Problem as problem:
+                problem.parts.append(key)
+                raise
+    elif cls in (list, tuple, set, frozenset):
+        for index, item in enumerate(value):
+            try:
+                _check_text(item)
+            except _Problem as problem:
+                problem.parts.append(index)
+                raise
+
+
+def _unsupported_reason(value: Any, format: str) -> str:
+    kind = _type_name(value)
+    if format == "pode":
+        if isinstance(value, (_dt.date, _dt.time, _dt.timedelta, uuid.UUID, Decimal, set, frozenset)):
+            return f"{kind} is not JSON data; save with format='pode-v2' to keep it, or convert it"
+        return (
+            f"{kind} is not JSON data (dict, list, str, int, float, bool or None); convert it before saving"
+        )
+    return f"{kind} cannot be saved in a pode-v2 file; convert it to a supported type before saving"
+
+
+# -- pode-v2 --------------------------------------------------------------------------------------
+
+
+def _encode_v2(
+    names: list[str],
+    values: list[Any],
+    scopes: list[Any],
+    compress: bool,
+    depth: int | None,
+    path: str | None,
+) -> bytes:
+    _check_names(names, path)
+    with _gc_paused():
+        # The document is built and dropped while the collector is paused: it only ever holds
+        # plain containers, and collecting them on the way would only cost time.
+        return _dump_v2(names, values, scopes, compress, depth, path)
+
+
+def _dump_v2(
+    names: list[str],
+    values: list[Any],
+    scopes: list[Any],
+    compress: bool,
+    depth: int | None,
+    path: str | None,
+) -> bytes:
+    limit = sys.maxsize if depth is None else depth
+    items: list[dict[str, Any]] = []
+    for name, value, scope in zip(names, values, scopes, strict=True):
+        try:
+            encoded = _v2_value(value, 8, 0, limit, set())
+        except _Problem as problem:
+            raise _problem_error(problem, name, path) from None
+        except RecursionError:
+            raise StateFileError("nested too deeply to save", path=path, key_path=name) from None
+        items.append(
+            {
+                "Key": name,
+                "Value": {
+                    "Type": "ConcurrentDictionary",
+                    "Items": [
+                        {"Key": "Value", "Value": encoded},
+                        {"Key": "Scope", "Value": [{"Type": "String", "Value": s} for s in scope]},
+                    ],
+                },
+            }
+        )
+    document = {
+        _METADATA_KEY: {"Version": _VERSION, "Timestamp": _utc_timestamp()},
+        _DATA_KEY: {"Type": "ConcurrentDictionary", "Items": items},
+    }
+    options = orjson.OPT_APPEND_NEWLINE | (0 if compress else orjson.OPT_INDENT_2)
+    try:
+        return orjson.dumps(document, default=_reject, option=options)
+    except orjson.JSONEncodeError as exc:  # everything above is plain JSON: only text can fail
+        _raise_text_problem(names, values, scopes, path)
+        raise StateFileError(f"cannot be written as JSON: {exc}", path=path) from exc
+
+
+def _utc_timestamp() -> str:
+    now = _dt.datetime.now(_dt.UTC)
+    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+
+
+def _v2_int(value: int) -> dict[str, Any]:
+    if _INT32_MIN <= value <= _INT32_MAX:
+        return {"Type": "Int32", "Value": value}
+    if _INT64_MIN <= value <= _INT64_MAX:
+        return {"Type": "Int64", "Value": value}
+    if 0 <= value <= _UINT64_MAX:
+        return {"Type": "UInt64", "Value": value}
+    raise _Problem(f"int {value} does not fit in 64 bits (Int64 or UInt64)")
+
+
+def _v2_float(value: float) -> dict[str, Any]:
+    if math.isfinite(value):
+        return {"Type": "Double", "Value": value}
+    # What PowerShell's ConvertTo-Json writes for them; the decoder reads these strings back.
+    return {
+        "Type": "Double",
+        "Value": "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity"),
+    }
+
+
+def _v2_timespan(value: _dt.timedelta) -> dict[str, Any]:
+    ticks = (value.days * 86_400 + value.seconds) * 10_000_000 + value.microseconds * 10
+    if not _INT64_MIN <= ticks <= _INT64_MAX:
+        raise _Problem(f"timedelta {value} is outside a .NET TimeSpan's range")
+    return {"Type": "TimeSpan", "Value": ticks}
+
+
+def _v2_decimal(value: Decimal) -> dict[str, Any]:
+    if not value.is_finite():
+        raise _Problem(f"Decimal {value} cannot be saved (.NET Decimal has no NaN or infinity)")
+    return {"Type": "Decimal", "Value": str(value)}
+
+
+def _v2_value(value: Any, level: int, nesting: int, limit: int, ancestors: set[int]) -> Any:
+    """Encode one value; ``level`` is the JSON nesting of its encoding, ``nesting`` the user's depth."""
+    cls = type(value)
+    if cls is str:
+        return {"Type": "String", "Value": value}
+    if value is None:
+        return None
+    if cls is bool:
+        return {"Type": "Boolean", "Value": value}
+    if cls is int:
+        return _v2_int(value)
+    if cls is float:
+        return _v2_float(value)
+    if cls is dict or cls is list or cls is tuple or cls is set or cls is frozenset:
+        if id(value) in ancestors:
+            raise _Problem(f"this {cls.__name__} contains itself (a self-referencing container)")
+        if nesting >= limit:
+            raise _Problem(f"nested deeper than depth={limit} (containers inside containers)")
+        # A dict costs three JSON levels (wrapper, Items, {Key, Value}), a set two, a list one,
+        # and a scalar's {Type, Value} wrapper one more.
+        if level + (3 if cls is dict else 2 if cls is set or cls is frozenset else 1) > _MAX_JSON_NESTING:
+            raise _Problem(f"nested deeper than a state file can hold ({_MAX_JSON_NESTING} JSON levels)")
+        ancestors.add(id(value))
+        out: Any
+        if cls is dict:
+            items = []
+            for key, item in value.items():
+                if type(key) is not str:
+                    raise _Problem(f"dict key {key!r} is {_type_name(key)}; keys must be str")
+                try:
+                    items.append(
+                        {"Key": key, "Value": _v2_value(item, level + 3, nesting + 1, limit, ancestors)}
+                    )
+                except _Problem as problem:
+                    problem.parts.append(key)
+                    raise
+            out = {"Type": "Hashtable", "Items": items}
+        else:
+            inner = level + (2 if cls is set or cls is frozenset else 1)
+            encoded = []
+            index = 0
+            try:
+                for index, item in enumerate(value):  # noqa: B007 (index names the culprit)
+                    encoded.append(_v2_value(item, inner, nesting + 1, limit, ancestors))
+            except _Problem as problem:
+                problem.parts.append(index)
+                raise
+            out = encoded if cls is list or cls is tuple else {"Type": "HashSet", "Items": encoded}
+        ancestors.discard(id(value))
+        return out
+    if cls is _dt.datetime:
+        offset = value.utcoffset()
+        if offset is not None and offset % _dt.timedelta(minutes=1):
+            # .NET offsets are whole minutes (and fromisoformat drops sub-second ones): keep the
+            # instant by writing it in UTC.
+            value = value.astimezone(_dt.UTC)
+        return {"Type": "DateTime", "Value": value.isoformat()}
+    if cls is _dt.timedelta:
+        return _v2_timespan(value)
+    if cls is uuid.UUID:
+        return {"Type": "Guid", "Value": str(value)}
+    if cls is Decimal:
+        return _v2_decimal(value)
+    raise _Problem(_unsupported_reason(value, "pode-v2"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing
+
+
+def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
+    """Replace ``path`` with ``data`` so that readers see the old file or the new one, never a mix.
+
+    Writes a temporary ``.<name>.<random>.tmp`` in the same folder, flushes and fsyncs it,
+    renames it over the target with ``os.replace`` and fsyncs the folder (best effort). An
+    existing file keeps its permission bits (and, best effort, its owner); a new file gets
+    ``0o666 & ~umask``. A symlink is followed: the file it points to is replaced, the link stays.
+    On any error the temporary file is removed and the target is untouched.
+
+    Args:
+        path: the state file to write.
+        data: the complete new contents, e.g. from ``encode``.
+
+    Raises:
+        StateFileError: the folder does not exist, the target is a folder, or the OS refused
+            (permissions, disk full, ...); the message names the file.
+
+    Example:
+        >>> atomic_write("state.json", encode({"count": (5, [])}))  # doctest: +SKIP
+    """
+    target = Path(os.fspath(path))
+    if target.is_symlink():
+        target = Path(os.path.realpath(target))
+    folder = target.parent
+    if not folder.is_dir():
+        raise StateFileError(f"folder {str(folder)!r} does not exist; create it first", path=target)
+    try:
+        existing: os.stat_result | None = os.stat(target)
+    except FileNotFoundError:
+        existing = None
+    except OSError as exc:
+        raise StateFileError(f"cannot inspect the file: {exc.strerror or exc}", path=target) from exc
+    if existing is not None and stat.S_ISDIR(existing.st_mode):
+        raise StateFileError("is a folder, not a state file", path=target)
+
+    mode = stat.S_IMODE(existing.st_mode) if existing is not None else 0o666
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+    temp: Path | None = None
+    fd = -1
+    try:
+        for _ in range(100):
+            temp = folder / f".{target.name}.{secrets.token_hex(4)}.tmp"
+            try:
+                # The kernel applies the umask to a new file's mode, which is exactly 0o666 & ~umask.
+                fd = os.open(temp, flags, mode & 0o777)
+                break
+            except FileExistsError:
+                continue
+        else:
+            raise FileExistsError(f"no free temporary file name in {folder}")
+        if existing is not None:
+            _copy_mode_and_owner(fd, temp, existing)
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+        os.fsync(fd)
+        os.close(fd)
+        fd = -1
+        os.replace(temp, target)
+        temp = None
+    except BaseException as exc:
+        if fd >= 0:
+            os.close(fd)
+        if temp is not None:
+            try:
+                os.unlink(temp)
+            except OSError:
+                pass
+        if isinstance(exc, OSError):
+            raise StateFileError(f"cannot write the file: {exc.strerror or exc}", path=target) from exc
+        raise
+    _fsync_folder(folder)
+
+
+def _copy_mode_and_owner(fd: int, temp: Path, existing: os.stat_result) -> None:
+    mode = stat.S_IMODE(existing.st_mode)
+    try:
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, mode)
+        else:  # Windows: only the read-only bit exists
+            os.chmod(temp, mode)
+    except OSError:
+        pass  # file systems without POSIX modes (FAT, some network shares)
+    if hasattr(os, "fchown") and hasattr(os, "geteuid"):
+        if (existing.st_uid, existing.st_gid) != (os.geteuid(), os.getegid()):
+            try:
+                os.fchown(fd, existing.st_uid, existing.st_gid)
+                os.fchmod(fd, mode)  # chown clears setuid/setgid bits
+            except OSError:
+                pass  # only root may give a file away; the mode is kept regardless
+
+
+def _fsync_folder(folder: Path) -> None:
+    # Makes the rename itself durable. Not possible on Windows, nor on some file systems.
+    if not hasattr(os, "O_DIRECTORY"):
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+
+
+def read_file(path: str | os.PathLike[str]) -> StateFile | None:
+    """Read and decode a state file.
+
+    Args:
+        path: the state file (already resolved, see ``resolve_path``).
+
+    Returns:
+        The file's entries and format, or None when there is nothing to restore: the file does
+        not exist, is empty or only whitespace, or holds JSON ``null``.
+
+    Raises:
+        StateFileError: the path is a folder, cannot be read (permissions, a file used as a
+            folder in the path, ...), or the content is not a state file (see ``decode``).
+
+    Example:
+        >>> read_file("/no/such/state.json") is None
+        True
+    """
+    target = Path(os.fspath(path))
+    try:
+        with open(target, "rb") as handle:
+            data = handle.read()
+    except FileNotFoundError:
+        return None
+    except IsADirectoryError as exc:
+        raise StateFileError("is a folder, not a state file", path=target) from exc
+    except PermissionError as exc:
+        raise StateFileError("permission denied; check the file's permissions", path=target) from exc
+    except OSError as exc:
+        raise StateFileError(f"cannot read the file: {exc.strerror or exc}", path=target) from exc
+    return decode(data, path=target)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building millions of containers.
+
+    Every few hundred new containers would otherwise trigger a collection, and the older
+    generations get traversed again and again; that makes parsing a 24 MB file several times
+    slower. Only the caller that actually paused it turns it back on.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+_BOMS: tuple[tuple[bytes, str], ...] = (
+    (b"\xff\xfe\x00\x00", "utf-32-le"),  # before UTF-16 LE, whose BOM is its prefix
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xef\xbb\xbf", "utf-8"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+)
+
+
+def _guess_encoding(data: bytes | bytearray | memoryview) -> tuple[str, int]:
+    """Return (encoding, BOM length). Without a BOM, RFC 4627's NUL-byte pattern spots UTF-16/32."""
+    head = bytes(data[:4])
+    for bom, encoding in _BOMS:
+        if head.startswith(bom):
+            return encoding, len(bom)
+    # JSON text starts with an ASCII character, so NULs among the first bytes mean UTF-16/32.
+    if len(head) >= 4 and head[:3] == b"\x00\x00\x00":
+        return "utf-32-be", 0
+    if len(head) >= 4 and head[1:4] == b"\x00\x00\x00":
+        return "utf-32-le", 0
+    if len(head) >= 2 and head[0] == 0:
+        return "utf-16-be", 0
+    if len(head) >= 2 and head[1] == 0:
+        return "utf-16-le", 0
+    return "utf-8", 0
+
+
+def decode(data: bytes, *, path: str | os.PathLike[str] | None = None) -> StateFile | None:
+    """Decode the bytes of a state file in any of Pode's formats.
+
+    Detects a v2 envelope (``__pode_state_metadata__``), ``{name: {Value, Scope}}`` files and
+    pre-scope ``{name: value}`` files (per entry: an object with a ``Scope`` member is
+    ``{Value, Scope}``, anything else is a raw value with scope ``[]``). Reads UTF-8 with or
+    without a BOM, UTF-16 and UTF-32 (as Windows PowerShell 5.1 writes). In v2 files, typed values
+    come back as Python types (DateTime -> datetime, aware when the text has an offset or ``Z``;
+    TimeSpan -> timedelta; Guid -> UUID; Decimal -> Decimal; HashSet -> set, or a list when its
+    items are unhashable), arrays stay lists of any length, and Type tags match case-insensitively.
+    Nothing in a file is ever executed.
+
+    Args:
+        data: the file's bytes.
+        path: the file they came from; only used in error messages.
+
+    Returns:
+        The entries and the detected format, or None when there is nothing to restore (no bytes,
+        only whitespace, or JSON ``null``). ``{}`` is a real, empty state.
+
+    Raises:
+        StateFileError: invalid JSON (``position`` gives line and column), invalid UTF-8 (byte
+            offset), nesting deeper than the parser accepts, a top level that is not an object,
+            an unsupported Version, or a v2 file whose shape or Type tags are wrong (``key_path``
+            names the entry and value).
+
+    Example:
+        >>> decode(b'{"count": {"Value": 5, "Scope": []}}')
+        StateFile(entries={'count': (5, [])}, format='pode')
+    """
+    where = _where(path)
+    if not data:
+        return None
+    encoding, bom = _guess_encoding(data)
+    source: bytes | memoryview | str
+    if encoding == "utf-8":
+        source = memoryview(data)[bom:] if bom else data
+    else:
+        try:
+            source = bytes(data[bom:]).decode(encoding)
+        except UnicodeDecodeError as exc:
+            raise StateFileError(
+                f"not valid {encoding.upper()} text", path=where, position=f"byte {exc.start + bom}"
+            ) from exc
+    with _gc_paused():
+        try:
+            document = orjson.loads(source)
+        except orjson.JSONDecodeError as exc:
+            _raise_parse_error(exc, source, bom, where)
+            return None  # whitespace only
+        try:
+            return _from_document(document, where)
+        except RecursionError:
+            raise StateFileError("nested too deeply to read", path=where) from None
+
+
+def _raise_parse_error(
+    exc: orjson.JSONDecodeError,
+    source: bytes | memoryview | str,
+    bom: int,
+    path: str | None,
+) -> None:
+    """Raise the StateFileError for a parse failure, or return when the text is only whitespace."""
+    if isinstance(source, str):
+        if not source.strip(" \t\r\n"):
+            return
+    else:
+        raw = bytes(source)
+        if not raw.strip(b" \t\r\n"):
+            return
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as bad:
+            raise StateFileError(
+                "not valid UTF-8 text", path=path, position=f"byte {bad.start + bom}"
+            ) from exc
+    reason = f"not valid JSON: {exc.msg}"
+    if "depth" in exc.msg or "recursion" in exc.msg.lower():
+        reason = f"nested deeper than the JSON parser accepts ({exc.msg})"
+    raise StateFileError(reason, path=path, position=f"line {exc.lineno}, column {exc.colno}") from exc
+
+
+def _from_document(document: Any, path: str | None) -> StateFile | None:
+    if document is None:
+        return None
+    if type(document) is not dict:
+        raise StateFileError(
+            f"the top level must be a JSON object of state entries, got {_json_kind(document)}", path=path
+        )
+    if _METADATA_KEY in document:
+        return _from_v2(document, path)
+    return _from_legacy(document, path)
+
+
+def _json_kind(value: Any) -> str:
+    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(value), "a number"
+    )
+
+
+def _scope_list(scope: Any) -> list[str] | None:
+    """A file's Scope as a list of str ([str] for a lone str, [] for null), or None if invalid."""
+    if type(scope) is list:
+        return scope if all(type(item) is str for item in scope) else None
+    if type(scope) is str:
+        return [scope]
+    if scope is None:
+        return []
+    return None
+
+
+_VALUE_AND_SCOPE = itemgetter("Value", "Scope")
+_SECOND = itemgetter(1)
+_LIST_ONLY: frozenset[type] = frozenset({list})
+
+
+def _from_legacy(document: dict[str, Any], path: str | None) -> StateFile:
+    # Fast path for the usual file, where every entry is {Value, Scope} with a list of str: a few
+    # C-speed passes instead of a Python loop over 200k entries. itemgetter builds the very
+    # (value, scope) tuples the result needs; anything unusual falls through to the loop below.
+    try:
+        pairs = list(map(_VALUE_AND_SCOPE, document.values()))
+    except (KeyError, TypeError, IndexError):
+        pass
+    else:
+        scopes = list(map(_SECOND, pairs))
+        if set(map(type, scopes)) <= _LIST_ONLY and set(map(type, chain.from_iterable(scopes))) <= _STR_ONLY:
+            return StateFile(dict(zip(document, pairs, strict=True)), "pode")
+    entries: Entries = {}
+    scoped = not document
+    for name, wrapper in document.items():
+        if type(wrapper) is dict and "Scope" in wrapper:
+            scope = _scope_list(wrapper["Scope"])
+            if scope is None:
+                raise StateFileError(
+                    f"Scope must be a list of strings, got {_json_kind(wrapper['Scope'])}",
+                    path=path,
+                    key_path=name,
+                )
+            entries[name] = (wrapper.get("Value"), scope)
+            scoped = True
+        else:
+            entries[name] = (wrapper, [])
+    return StateFile(entries, "pode" if scoped else "pode-legacy")
+
+
+# -- pode-v2 --------------------------------------------------------------------------------------
+
+_V2_DICTS = frozenset(
+    name.lower()
+    for name in (
+        "Hashtable",
+        "SyncHashtable",
+        "OrderedHashtable",
+        "OrderedDictionary",
+        "Dictionary",
+        "ConcurrentDictionary",
+        "PodeConcurrentOrderedDictionary",
+        "PSCustomObject",
+    )
+)
+_V2_LISTS = frozenset(name.lower() for name in ("List", "PodeConcurrentList", "ConcurrentBag"))
+_V2_SETS = frozenset(name.lower() for name in ("HashSet", "SortedSet", "PodeConcurrentSet"))
+_V2_INTS = frozenset(
+    name.lower() for name in ("Int32", "Int64", "Int16", "UInt16", "UInt32", "UInt64", "Byte", "SByte")
+)
+_V2_FLOATS = frozenset(name.lower() for name in ("Double", "Single", "Float"))
+_V2_FLOAT_WORDS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
+def _from_v2(document: dict[str, Any], path: str | None) -> StateFile:
+    metadata = document[_METADATA_KEY]
+    if type(metadata) is not dict:
+        raise StateFileError(f"{_METADATA_KEY} must be an object, got {_json_kind(metadata)}", path=path)
+    version = metadata.get("Version")
+    if type(version) not in (int, float) or version != _VERSION:
+        shown = "(none given)" if "Version" not in metadata else orjson.dumps(version).decode()
+        raise StateFileError(
+            f"unsupported state file version {shown}; this version of the app reads version {_VERSION} "
+            "files (and older unversioned ones)",
+            path=path,
+        )
+    if _DATA_KEY not in document:
+        raise StateFileError(f"a version 2 state file needs {_DATA_KEY}, and this one has none", path=path)
+    data = document[_DATA_KEY]
+    try:
+        items = _v2_items(data, _V2_DICTS, "a dictionary")
+    except _Problem as problem:
+        raise StateFileError(f"{_DATA_KEY}: {problem.reason}", path=path) from None
+    entries: Entries = {}
+    for index, item in enumerate(items):
+        if type(item) is not dict or type(item.get("Key")) is not str or "Value" not in item:
+            raise StateFileError(
+                f"{_DATA_KEY} item {index} must be an object with a string Key and a Value", path=path
+            )
+        name = item["Key"]
+        try:
+            entries[name] = _v2_entry(item["Value"])
+        except _Problem as problem:
+            raise _problem_error(problem, name, path) from None
+    return StateFile(entries, "pode-v2")
+
+
+def _v2_items(obj: Any, tags: frozenset[str], what: str) -> list[Any]:
+    """The Items list of a typed object whose Type is one of ``tags``."""
+    if type(obj) is not dict:
+        raise _Problem(f"expected {what} object with Type and Items, got {_json_kind(obj)}")
+    tag = obj.get("Type")
+    if type(tag) is not str or tag.lower() not in tags:
+        raise _Problem(f"expected {what} Type, got {orjson.dumps(tag).decode()}")
+    items = obj.get("Items")
+    if type(items) is not list:
+        raise _Problem(f"Items of a {tag} must be an array, got {_json_kind(items)}")
+    return items
+
+
+def _v2_entry(entry: Any) -> tuple[Any, list[str]]:
+    fields = _v2_items(entry, _V2_DICTS, "an entry: a dictionary")
+    found: dict[str, Any] = {}
+    for field in fields:
+        if type(field) is not dict or type(field.get("Key")) is not str or "Value" not in field:
+            raise _Problem("an entry's Items must be objects with a string Key and a Value")
+        found[field["Key"]] = field["Value"]
+    if "Value" not in found:
+        raise _Problem("the entry has no Value")
+    value = _v2_decode(found["Value"], 8)
+    scope = _scope_list(_v2_decode(found.get("Scope"), 8))
+    if scope is None:
+        raise _Problem("the entry's Scope must be a list of strings")
+    return value, scope
+
+
+def _v2_decode(obj: Any, level: int) -> Any:
+    """Decode one typed v2 value; ``level`` is its JSON nesting, bounded to keep recursion shallow."""
+    cls = type(obj)
+    if cls is list:
+        if level >= _MAX_V2_READ_NESTING:
+            raise _Problem(f"nested deeper than {_MAX_V2_READ_NESTING} JSON levels")
+        out = []
+        index = 0
+        try:
+            for index, item in enumerate(obj):  # noqa: B007 (index names the culprit)
+                out.append(_v2_decode(item, level + 1))
+        except _Problem as problem:
+            problem.parts.append(index)
+            raise
+        return out
+    if cls is not dict:
+        return obj  # a raw scalar, as Pode's decoder also accepts
+    tag = obj.get("Type")
+    if type(tag) is not str:
+        raise _Problem("an object without a Type tag")
+    kind = tag.lower()
+    if kind in _V2_DICTS or kind in _V2_LISTS or kind in _V2_SETS:
+        if level >= _MAX_V2_READ_NESTING:
+            raise _Problem(f"nested deeper than {_MAX_V2_READ_NESTING} JSON levels")
+        items = obj.get("Items")
+        if type(items) is not list:
+            raise _Problem(f"Items of a {tag} must be an array, got {_json_kind(items)}")
+        if kind in _V2_DICTS:
+            result: dict[str, Any] = {}
+            for item in items:
+                if type(item) is not dict or "Value" not in item:
+                    raise _Problem(f"Items of a {tag} must be objects with a Key and a Value")
+                key = item.get("Key")
+                if type(key) is not str:
+                    raise _Problem(f"a {tag} key must be a string, got {_json_kind(key)}")
+                try:
+                    result[key] = _v2_decode(item["Value"], level + 3)
+                except _Problem as problem:
+                    problem.parts.append(key)
+                    raise
+            return result
+        decoded = _v2_decode(items, level + 1)
+        if kind in _V2_LISTS:
+            return decoded
+        try:
+            return set(decoded)
+        except TypeError:
+            return decoded  # unhashable items (dicts, lists): a set cannot hold them, a list can
+    if "Value" not in obj:
+        raise _Problem(f"a {tag} needs a Value")
+    return _v2_scalar(tag, kind, obj["Value"])
+
+
+def _v2_scalar(tag: str, kind: str, value: Any) -> Any:
+    cls = type(value)
+    if kind in _V2_INTS:
+        if cls is int:
+            return value
+    elif kind in _V2_FLOATS:
+        if cls is float or cls is int:
+            return float(value)
+        if cls is str and value in _V2_FLOAT_WORDS:
+            return _V2_FLOAT_WORDS[value]
+    elif kind in ("string", "char"):
+        if cls is str:
+            return value
+    elif kind == "boolean":
+        if cls is bool:
+            return value
+    elif kind == "decimal":
+        if cls in (str, int, float):
+            try:
+                return Decimal(value if cls is not float else repr(value))
+            except InvalidOperation:
+                pass
+    elif kind == "datetime":
+        if cls is str:
+            try:
+                return _dt.datetime.fromisoformat(value)
+            except ValueError:
+                pass
+    elif kind == "timespan":
+        if cls is int:
+            micro, rest = divmod(value, 10)
+            try:
+                return _dt.timedelta(microseconds=micro + (rest >= 5))
+            except OverflowError:
+                pass
+    elif kind == "guid":
+        if cls is str:
+            try:
+                return uuid.UUID(value)
+            except ValueError:
+                pass
+    else:
+        raise _Problem(f"unknown Type tag {tag!r}; this file holds a type the app cannot restore")
+    raise _Problem(f"invalid {tag} value {orjson.dumps(value).decode()}")
