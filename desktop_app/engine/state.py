@@ -12,12 +12,14 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from threading import current_thread
 from typing import Any
 
 from desktop_app.engine import persistence
 from desktop_app.engine.locks import Lockable
 
 CHANGE_RING_SIZE = 10_000
+_now = time.time
 
 ScopeArg = str | Sequence[str] | None
 
@@ -43,14 +45,16 @@ class Changes:
     resync: bool
 
 
-@dataclass(slots=True)
 class _Entry:
-    name: str
-    value: Any
-    scope: list[str]
-    version: int
-    time: float
-    thread: str
+    __slots__ = ("name", "scope", "thread", "time", "value", "version")
+
+    def __init__(self, name: str, value: Any, scope: list[str], version: int, time: float, thread: str) -> None:
+        self.name = name
+        self.value = value
+        self.scope = scope
+        self.version = version
+        self.time = time
+        self.thread = thread
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +88,7 @@ def _check_name(name: object) -> str:
 
 
 def _thread_name() -> str:
-    return threading.current_thread().name
+    return current_thread().name
 
 
 class _MemoryStore:
@@ -98,22 +102,24 @@ class _MemoryStore:
         self.mutex = threading.Lock()
         self.entries: dict[str, _Entry] = {}
         self.version = 0
-        self.ring: deque[ChangeRecord] = deque(maxlen=ring_size)
+        # Raw tuples in ChangeRecord field order; readers build the records (keeps writes cheap).
+        self.ring: deque[tuple[int, str, str, float, str, str | None]] = deque(maxlen=ring_size)
 
     def _record(self, op: str, name: str, now: float, thread: str, old: str | None = None) -> int:
-        self.version += 1
-        self.ring.append(ChangeRecord(self.version, op, name, now, thread, old))
-        return self.version
+        self.version = v = self.version + 1
+        self.ring.append((v, op, name, now, thread, old))
+        return v
 
     def get(self, key: str) -> _Entry | None:
         return self.entries.get(key)
 
     def set(self, key: str, name: str, value: Any, scope: list[str]) -> None:
-        now, thread = time.time(), _thread_name()
+        now, thread = _now(), current_thread().name
         with self.mutex:
             old = self.entries.get(key)
             shown = old.name if old is not None else name
-            v = self._record("set", shown, now, thread)
+            self.version = v = self.version + 1
+            self.ring.append((v, "set", shown, now, thread, None))
             self.entries[key] = _Entry(shown, value, scope, v, now, thread)
 
     def remove(self, key: str) -> _Entry | None:
@@ -173,11 +179,12 @@ class _MemoryStore:
             if version >= current:
                 return Changes(current, (), False)
             ring = self.ring
-            oldest = ring[0].version if ring else current + 1
+            oldest = ring[0][0] if ring else current + 1
             if version + 1 < oldest:
                 return Changes(current, (), True)
             # Records are contiguous: index by offset from the oldest.
-            records = tuple(ring[i] for i in range(version + 1 - oldest, len(ring)))
+            raw = [ring[i] for i in range(version + 1 - oldest, len(ring))]
+        records = tuple(ChangeRecord(*r) for r in raw)
         return Changes(current, records, any(r.op == "reset" for r in records))
 
 
@@ -211,13 +218,16 @@ class SharedState:
 
     def set(self, name: str, value: Any = None, scope: ScopeArg = None) -> Any:
         """Create or replace an entry (its scope too; no scope means ``[]``). Returns the value."""
-        key = _check_name(name).casefold()
-        self._store.set(key, name, value, _norm_scope(scope))
+        if not name or not isinstance(name, str):
+            _check_name(name)
+        self._store.set(name.casefold(), name, value, [] if scope is None else _norm_scope(scope))
         return value
 
     def get(self, name: str, default: Any = None, with_scope: bool = False) -> Any:
         """The entry's value (by reference), or ``default``; ``with_scope`` gives ``{"Value", "Scope"}``."""
-        e = self._store.get(_check_name(name).casefold())
+        if not name or not isinstance(name, str):
+            _check_name(name)
+        e = self._store.entries.get(name.casefold())
         if e is None:
             return None if with_scope else default
         if with_scope:
