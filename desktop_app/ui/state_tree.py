@@ -1,0 +1,92 @@
+"""The tree widget: a QTreeView that repaints live changes at a pace it can afford and never clobbers an open editor."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from PySide6.QtCore import QEvent, QModelIndex, QPersistentModelIndex, QRect, QTimer
+from PySide6.QtGui import QRegion
+from PySide6.QtWidgets import QAbstractItemView, QTreeView, QWidget
+
+Index = QModelIndex | QPersistentModelIndex
+
+MIN_REPAINT_GAP = 0.033
+"""At most ~30 full repaints a second for live changes."""
+PAINT_SHARE = 0.5
+"""Live repaints may take at most this share of the GUI thread; the rest stays free for input."""
+
+
+class StateTree(QTreeView):
+    """Why not plain QTreeView: for a ``dataChanged`` range it walks every row (a Python ``flags()``
+    call each) and repaints at once, and it pushes the new value into an open editor. Under thousands
+    of changes a second that starves input. Here a range only marks the viewport dirty, and the
+    repaint comes when the last paint's cost allows (painting a full screen of Python-model rows
+    can take tens of ms on a slow machine). Single-row changes still go to QTreeView (they are how it
+    learns a row gained or lost children), except for the row being edited."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.paint_seconds = 0.0
+        self._last_paint = 0.0
+        self._dirty = QRegion()
+        self.defer_ranges = False
+        """True: the owner repaints the rows a range changed (it knows which ones; the range is coarser)."""
+        self._repaint_timer = QTimer(self)
+        self._repaint_timer.setSingleShot(True)
+        self._repaint_timer.timeout.connect(self._repaint_now)
+
+    def dataChanged(self, topLeft: Index, bottomRight: Index, roles: Sequence[int] = ()) -> None:
+        editing = self.state() == QAbstractItemView.State.EditingState
+        if topLeft.row() == bottomRight.row() and topLeft.parent() == bottomRight.parent():
+            current = self.currentIndex()
+            if editing and current.row() == topLeft.row() and current.parent() == topLeft.parent():
+                self.schedule_repaint(self._rows_rect(QModelIndex(topLeft), QModelIndex(topLeft)))  # keep the typing
+                return
+            super().dataChanged(topLeft, bottomRight, list(roles))
+            return
+        if not self.defer_ranges:
+            self.schedule_repaint(self._rows_rect(QModelIndex(topLeft), QModelIndex(bottomRight)))
+
+    def _rows_rect(self, top: QModelIndex, bottom: QModelIndex) -> QRect | None:
+        """The on-screen band covering rows top..bottom; None for all of it, an empty rect for none."""
+        first, last = self.visualRect(top), self.visualRect(bottom)
+        if not first.isValid() or not last.isValid():
+            parent = top.parent()
+            if parent.isValid() and not self.isExpanded(parent):
+                return QRect()  # inside a collapsed row: nothing on screen changed
+            return None
+        width = self.viewport().width()
+        return QRect(0, first.top(), width, last.bottom() - first.top() + 1).intersected(self.viewport().rect())
+
+    def schedule_repaint(self, rect: QRect | None = None) -> None:
+        """Repaint ``rect`` of the viewport (None: all of it) when the paint budget allows."""
+        self.schedule_region(QRegion(self.viewport().rect() if rect is None else rect))
+
+    def schedule_region(self, region: QRegion) -> None:
+        if not region.isEmpty():
+            self._dirty = self._dirty.united(region)
+        if self._dirty.isEmpty() or self._repaint_timer.isActive():
+            return
+        gap = max(MIN_REPAINT_GAP, self.paint_seconds / PAINT_SHARE)
+        wait = self._last_paint + gap - time.perf_counter()
+        if wait <= 0:
+            self._repaint_now()
+        else:
+            self._repaint_timer.start(int(wait * 1000) + 1)
+
+    def _repaint_now(self) -> None:
+        dirty, self._dirty = self._dirty, QRegion()
+        if not dirty.isEmpty():
+            self.viewport().update(dirty)
+
+    def viewportEvent(self, event: QEvent) -> bool:
+        if event.type() != QEvent.Type.Paint:
+            return super().viewportEvent(event)
+        start = time.perf_counter()
+        handled = super().viewportEvent(event)
+        end = time.perf_counter()
+        # A smoothed paint cost decides how often live changes may repaint.
+        self.paint_seconds = 0.7 * self.paint_seconds + 0.3 * (end - start)
+        self._last_paint = end
+        return handled
