@@ -1,0 +1,125 @@
+"""Take the README's screenshots from the real app: `xvfb-run -a -s "-screen 0 1440x900x24" python packaging/screenshots.py`.
+
+It opens the main window on a real (virtual) X display, runs the demos, and saves
+resources/screenshots/{main,locks,jobs,diff}.png. Nothing here is mocked: the window, the server
+and its timers are the ones a user gets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "resources" / "screenshots"
+
+
+async def _pause(seconds: float) -> None:
+    await asyncio.sleep(seconds)
+
+
+def _expand(window: object, *paths: tuple[object, ...]) -> None:
+    view = window.view  # type: ignore[attr-defined]
+    for path in paths:
+        node = view.model.node_for_path(path)
+        if node is not None:
+            view.tree.expand(view.view_index(node))
+
+
+async def _shoot(window: object) -> None:
+    from PySide6.QtCore import Qt
+
+    from desktop_app.engine.paths import resources_dir
+
+    w = window  # a MainWindow
+    OUT.mkdir(parents=True, exist_ok=True)
+    demo = resources_dir() / "demo"
+
+    # 1. the main window: the seed's demo with a few rows expanded
+    await w.load_script(demo / "server.py")  # type: ignore[attr-defined]
+    w.server.state.set("settings", {"interval": 2, "owner": "ops", "tags": ["demo", "pode"]}, scope="config")  # type: ignore[attr-defined]
+    w.server.state.set("visits", 42)  # type: ignore[attr-defined]
+    await _pause(7)
+    _expand(w, ("hash",), ("hash", "values"), ("settings",))
+    w.log_dock.raise_()  # type: ignore[attr-defined]
+    await _pause(1.5)
+    w.grab().save(str(OUT / "main.png"))
+
+    # 3. a snapshot diff: snapshot, let the timer change things, diff against live
+    dock = w.snapshots_dock  # type: ignore[attr-defined]
+    dock.raise_()
+    dock.take_snapshot("before")
+    await _pause(5)
+    w.server.state.set("visits", 43)  # type: ignore[attr-defined]
+    w.server.state.remove("settings")  # type: ignore[attr-defined]
+    w.server.state.set("session", {"user": "morty", "active": True})  # type: ignore[attr-defined]
+    await _pause(1)
+    infos = dock.store.list()
+    if infos:
+        dock.diff_with_live(infos[0])
+    await _pause(3)
+    dock.setFloating(True)
+    dock.resize(900, 560)
+    await _pause(1)
+    dock.grab().save(str(OUT / "diff.png"))
+    dock.setFloating(False)
+
+    # 4. the locks dock during the contention demo
+    await w.load_script(demo / "contention.py")  # type: ignore[attr-defined]
+    locks = w.locks_dock  # type: ignore[attr-defined]
+    locks.raise_()
+    locks.setFloating(True)
+    locks.resize(1300, 720)
+    locks.show()
+    await _pause(8)
+    locks.grab().save(str(OUT / "locks.png"))
+    locks.setFloating(False)
+
+    # 5. the jobs dock with the contention demo's timers
+    jobs = w.jobs_dock  # type: ignore[attr-defined]
+    jobs.raise_()
+    jobs.setFloating(True)
+    jobs.resize(1000, 420)
+    jobs.show()
+    await _pause(2)
+    jobs.grab().save(str(OUT / "jobs.png"))
+    jobs.setFloating(False)
+    del Qt
+
+
+def main() -> int:
+    os.environ.setdefault("STATE_STUDIO_DEMO_PORT", "0")
+    data = tempfile.mkdtemp(prefix="sss-shots-")
+    os.environ["STATE_STUDIO_DATA_DIR"] = data
+    os.environ["XDG_CONFIG_HOME"] = str(Path(data) / "config")
+    import qasync
+    from PySide6.QtCore import QSettings
+
+    from desktop_app.ui.app import make_application
+    from desktop_app.ui.main_window import MainWindow
+
+    app = make_application()
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    settings = QSettings(str(Path(data) / "settings.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(settings)
+    window.resize(1400, 860)
+    window.show()
+
+    async def run() -> None:
+        try:
+            await _shoot(window)
+        finally:
+            window.close()
+
+    with loop:
+        loop.run_until_complete(run())
+    print(f"screenshots written to {OUT}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
