@@ -99,7 +99,9 @@ def mixed_value(i: int, rng: random.Random) -> Any:
 
 def build_state(server: Server, n: int) -> None:
     rng = random.Random(1)
-    server.state.load_entries({f"entry-{i:07d}": (mixed_value(i, rng), ["bench"] if i % 3 == 0 else []) for i in range(n)})
+    server.state.load_entries(
+        {f"entry-{i:07d}": (mixed_value(i, rng), ["bench"] if i % 3 == 0 else []) for i in range(n)}
+    )
 
 
 # -- G1 ------------------------------------------------------------------------------------------------
@@ -112,7 +114,9 @@ def g1_open(app: QApplication, server: Server) -> dict[str, float]:
     view.resize(1280, 800)
     watch = PaintWatch(view.tree.viewport())
     done: dict[str, float] = {}
-    bridge.load_progress.connect(lambda a, b: done.setdefault("loaded", time.perf_counter()) if a >= b else None)
+    bridge.load_progress.connect(
+        lambda a, b: done.setdefault("loaded", time.perf_counter()) if a >= b else None
+    )
     view.show()
     bridge.start()
     pump(app, lambda: view.model.rowCount() > 0 and any(t > t0 for t in watch.painted), 60)
@@ -199,7 +203,9 @@ def g1_naive(app: QApplication, server: Server, limit: int) -> dict[str, float]:
 
 
 def run_g1(app: QApplication, n: int, naive_n: int) -> None:
-    print(f"== G1: {n:,} entries (mixed: ints, strings, floats, small dicts/lists, 0.1 % of 2,000-item lists)")
+    print(
+        f"== G1: {n:,} entries (mixed: ints, strings, floats, small dicts/lists, 0.1 % of 2,000-item lists)"
+    )
     server = Server()
     gc.collect()
     tracemalloc.start()
@@ -209,7 +215,9 @@ def run_g1(app: QApplication, n: int, naive_n: int) -> None:
     gc.collect()
     state_mem = tracemalloc.get_traced_memory()[0]
     tracemalloc.stop()
-    print(f"state built in {time.perf_counter() - t:.1f} s: {state_mem / 2**20:,.0f} MiB traced, RSS +{(rss_bytes() - rss0) / 2**20:,.0f} MiB")
+    print(
+        f"state built in {time.perf_counter() - t:.1f} s: {state_mem / 2**20:,.0f} MiB traced, RSS +{(rss_bytes() - rss0) / 2**20:,.0f} MiB"
+    )
     rss1 = rss_bytes()
     opened = g1_open(app, server)
     print(
@@ -229,7 +237,11 @@ def run_g1(app: QApplication, n: int, naive_n: int) -> None:
     print(
         f"naive QStandardItemModel over {naive_n:,} entries: first paint {naive['first_paint']:.2f} s, "
         f"{naive['traced'] / 2**20:,.0f} MiB traced (Python side only), RSS +{naive['rss'] / 2**20:,.0f} MiB"
-        + (f"; scaled x{scale:.0f} to {n:,}: ~{naive['first_paint'] * scale:.0f} s, RSS ~{naive['rss'] * scale / 2**30:.1f} GiB" if scale > 1 else "")
+        + (
+            f"; scaled x{scale:.0f} to {n:,}: ~{naive['first_paint'] * scale:.0f} s, RSS ~{naive['rss'] * scale / 2**30:.1f} GiB"
+            if scale > 1
+            else ""
+        )
     )
     print(
         f"ratio first paint naive/StateView: {naive['first_paint'] * scale / opened['first_paint']:,.0f}x "
@@ -280,7 +292,12 @@ def pct(values: list[float], q: float) -> float:
 
 
 def run_g2(
-    app: QApplication, seconds: float, size: tuple[int, int] = (1280, 800), threads: int = 8, rate: int = 10_000, keys: int = 2_000
+    app: QApplication,
+    seconds: float,
+    size: tuple[int, int] = (1280, 800),
+    threads: int = 8,
+    rate: int = 10_000,
+    keys: int = 2_000,
 ) -> None:
     print(
         f"== G2: {threads} worker threads, {rate:,} changes/s in total for {seconds:.0f} s over {keys:,} keys "
@@ -374,7 +391,9 @@ def run_g2(
         f"[{'<=' if bridge_cpu <= BRIDGE_CPU_NOTE else '>'} 5 %]"
     )
     if statistics.mean(loaded) > 0:
-        print(f"  mean event-loop latency under load {statistics.mean(loaded) * 1000:.2f} ms over {len(loaded):,} probes")
+        print(
+            f"  mean event-loop latency under load {statistics.mean(loaded) * 1000:.2f} ms over {len(loaded):,} probes"
+        )
 
 
 def run_r7(app: QApplication, seconds: float = 10.0) -> None:
@@ -382,7 +401,9 @@ def run_r7(app: QApplication, seconds: float = 10.0) -> None:
     server = Server()
     for k in range(500):
         server.state.set(f"key-{k:03d}", {"n": k} if k % 5 == 0 else k)
-    server.add_timer("tick", 0.02, lambda e: e.state.set(f"key-{int(time.time() * 50) % 500:03d}", time.time()))
+    server.add_timer(
+        "tick", 0.02, lambda e: e.state.set(f"key-{int(time.time() * 50) % 500:03d}", time.time())
+    )
     server.start()
     bridge = StateBridge(server)
     view = StateView(bridge, QUndoStack())

@@ -144,7 +144,13 @@ def convert(value: Any, target: str) -> tuple[Any, str | None]:
     """``value`` turned into ``target`` where that is obvious; (suggestion, None) or (None, why not)."""
     try:
         if target == "str":
-            return (value if isinstance(value, str) else json.dumps(value) if isinstance(value, dict | list) else str(value)), None
+            return (
+                value
+                if isinstance(value, str)
+                else json.dumps(value)
+                if isinstance(value, dict | list)
+                else str(value)
+            ), None
         if target == "int":
             if isinstance(value, bool):
                 return int(value), None
@@ -185,7 +191,9 @@ class ChangeTypeDialog(QDialog):
         self._value = value
         self._result: Any = None
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel(f"Now: {type_name(value)}. Choose the new type; the value is converted as shown.", self))
+        layout.addWidget(
+            QLabel(f"Now: {type_name(value)}. Choose the new type; the value is converted as shown.", self)
+        )
         self.type_combo = QComboBox(self)
         self.type_combo.setObjectName("type_combo")
         self.type_combo.addItems(list(TYPE_CHOICES))
@@ -213,7 +221,9 @@ class ChangeTypeDialog(QDialog):
             self.error_label.setVisible(True)
             return
         self.error_label.setVisible(False)
-        self.value_edit.setPlainText(to_json_text(suggestion, indent=2 if target in ("list", "dict") else None))
+        self.value_edit.setPlainText(
+            to_json_text(suggestion, indent=2 if target in ("list", "dict") else None)
+        )
 
     def accept(self) -> None:
         target = self.type_combo.currentText()

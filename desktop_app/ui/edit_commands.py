@@ -242,7 +242,9 @@ class EngineCommand(QUndoCommand):
 class EditRunner(QObject):
     """Applies a command, then pushes it on the undo stack; ``cancel_waiting`` backs out of edits waiting for the lock."""
 
-    def __init__(self, bridge: StateBridge, stack: QUndoStack, feedback: EditFeedback, parent: QObject | None = None):
+    def __init__(
+        self, bridge: StateBridge, stack: QUndoStack, feedback: EditFeedback, parent: QObject | None = None
+    ):
         super().__init__(parent)
         self.bridge = bridge
         self.stack = stack
@@ -273,7 +275,9 @@ class EditRunner(QObject):
 class SetValueCommand(EngineCommand):
     """Set an entry's value (keeping its scope) or a nested key/index (in place, then ``touch``)."""
 
-    def __init__(self, bridge: StateBridge, path: Path, value: Any, text: str | None = None, **kw: Any) -> None:
+    def __init__(
+        self, bridge: StateBridge, path: Path, value: Any, text: str | None = None, **kw: Any
+    ) -> None:
         super().__init__(bridge, text or f"Set {format_path(path)} to {_short(value)}", path, **kw)
         self.value = copy.deepcopy(value)
         self.old: Any = None
@@ -434,7 +438,9 @@ class AddChildCommand(EngineCommand):
             self.index = len(target)
             target.append(copy.deepcopy(self.value))
         else:
-            raise EditError(f"{format_path(self.parent_path)} is a {type(target).__name__}: children can only be added to a dict or a list")
+            raise EditError(
+                f"{format_path(self.parent_path)} is a {type(target).__name__}: children can only be added to a dict or a list"
+            )
         state.touch(info.name)
 
     def backward(self, server: Server) -> None:

@@ -202,7 +202,9 @@ class FeedReader:
             return
         changes = state.changes_since(self._version)
         if not self.live and self._load is None:
-            self.pending += max(len(changes.records), changes.version - self._version if changes.resync else 0)
+            self.pending += max(
+                len(changes.records), changes.version - self._version if changes.resync else 0
+            )
         if changes.resync:
             # A clear or a replacing restore resets the tree; falling behind the ring does not: a soft
             # resync upserts everything and removes what is gone, so expansion and selection survive.
@@ -272,7 +274,9 @@ class FeedReader:
 
     # -- copying values -----------------------------------------------------------------------------
 
-    def _snapshot_all(self, server: Server, infos: list[EntryInfo], *, placeholders: bool) -> list[EntrySnapshot]:
+    def _snapshot_all(
+        self, server: Server, infos: list[EntryInfo], *, placeholders: bool
+    ) -> list[EntrySnapshot]:
         """Snapshots of ``infos`` in order. Containers are copied under one bounded lock try; if the
         lock is busy they become Pending placeholders (``placeholders``) or go back to the dirty set."""
         out: list[EntrySnapshot | None] = []
@@ -304,7 +308,9 @@ class FeedReader:
                             self._big.add(fold(info.name))
                             big.append(i)
                             continue
-                        out[i] = EntrySnapshot(info.name, value, info.scope, info.version, info.time, info.thread)
+                        out[i] = EntrySnapshot(
+                            info.name, value, info.scope, info.version, info.time, info.thread
+                        )
                 finally:
                     lockable.release()
             else:
@@ -314,7 +320,9 @@ class FeedReader:
         for i in big:
             # Too big to copy under the lock: copied level by level (each level one GIL-atomic copy).
             info = infos[i]
-            out[i] = EntrySnapshot(info.name, freeze(info.value), info.scope, info.version, info.time, info.thread)
+            out[i] = EntrySnapshot(
+                info.name, freeze(info.value), info.scope, info.version, info.time, info.thread
+            )
         return [s for s in out if s is not None]
 
     def _requeue(self, info: EntryInfo, out: list[EntrySnapshot | None], i: int, placeholders: bool) -> None:

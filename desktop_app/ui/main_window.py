@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QUndoStack
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent, QUndoStack
 from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
@@ -489,9 +489,15 @@ class MainWindow(QMainWindow):
         if isinstance(state, QByteArray) and not state.isEmpty():
             self.restoreState(state)
         else:
-            # First run: the tree gets most of the room (applied once the window is laid out).
-            QTimer.singleShot(0, self._first_run_layout)
+            # First run: the tree gets most of the room (applied once the window is shown).
+            self._needs_first_layout = True
         self.view.restore_settings(self.settings)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if getattr(self, "_needs_first_layout", False):
+            self._needs_first_layout = False
+            QTimer.singleShot(0, self._first_run_layout)
 
     def _first_run_layout(self) -> None:
         self.resizeDocks([self.jobs_dock], [460], Qt.Orientation.Horizontal)

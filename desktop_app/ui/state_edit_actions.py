@@ -53,14 +53,28 @@ class StateEditActions(QObject):
             return act
 
         self.add_entry = make("Add entry…", self.add_entry_dialog, "Ins", "Add a new top-level entry")
-        self.add_child = make("Add child…", self.add_child_dialog, "Alt+Ins", "Add a key to a dict or an item to a list")
-        self.rename = make("Rename", self.start_rename, None, "Rename the entry or dict key (F2 on the Name column)")
-        self.remove = make("Remove", self.remove_selected, "Del", "Remove the entry, key or list item (undoable)")
-        self.edit_json = make("Edit as JSON…", self.edit_as_json, "Ctrl+J", "Edit a dict or list (or any value) as JSON text")
-        self.change_type = make("Change type…", self.change_type_dialog, None, "Store the value as another type")
-        self.edit_scopes = make("Edit scopes…", self.edit_scopes_dialog, None, "Change a top-level entry's scopes")
+        self.add_child = make(
+            "Add child…", self.add_child_dialog, "Alt+Ins", "Add a key to a dict or an item to a list"
+        )
+        self.rename = make(
+            "Rename", self.start_rename, None, "Rename the entry or dict key (F2 on the Name column)"
+        )
+        self.remove = make(
+            "Remove", self.remove_selected, "Del", "Remove the entry, key or list item (undoable)"
+        )
+        self.edit_json = make(
+            "Edit as JSON…", self.edit_as_json, "Ctrl+J", "Edit a dict or list (or any value) as JSON text"
+        )
+        self.change_type = make(
+            "Change type…", self.change_type_dialog, None, "Store the value as another type"
+        )
+        self.edit_scopes = make(
+            "Edit scopes…", self.edit_scopes_dialog, None, "Change a top-level entry's scopes"
+        )
         self.copy_value = make("Copy value", self.copy_selected_value, "Ctrl+C", "Copy the value as JSON")
-        self.copy_path = make("Copy path", self.copy_selected_path, "Ctrl+Shift+C", 'Copy the path, e.g. hash["values"][3]')
+        self.copy_path = make(
+            "Copy path", self.copy_selected_path, "Ctrl+Shift+C", 'Copy the path, e.g. hash["values"][3]'
+        )
         self.find = make("Find…", view.show_filter, "Ctrl+F", "Filter by name, path or value text")
 
     def actions(self) -> list[QAction]:
@@ -80,7 +94,9 @@ class StateEditActions(QObject):
     def update_enabled(self, node: Node | None) -> None:
         has_server = self.view.bridge.server is not None
         container = node is not None and isinstance(node.value, dict | list)
-        parent_container = node is not None and node.parent is not None and isinstance(node.parent.value, dict | list)
+        parent_container = (
+            node is not None and node.parent is not None and isinstance(node.parent.value, dict | list)
+        )
         settled = node is not None and node.status is None and type(node.value) is not Pending
         self.add_entry.setEnabled(has_server)
         self.add_child.setEnabled(has_server and settled and (container or parent_container))
@@ -133,10 +149,20 @@ class StateEditActions(QObject):
         frozen = target.value
         if isinstance(frozen, dict):
             dialog = AddEntryDialog(
-                f"Add a key to {format_path(path)}", lambda k: k in frozen, self.view, key_label="Key", with_scope=False
+                f"Add a key to {format_path(path)}",
+                lambda k: k in frozen,
+                self.view,
+                key_label="Key",
+                with_scope=False,
             )
         else:
-            dialog = AddEntryDialog(f"Append to {format_path(path)}", lambda _k: False, self.view, key_label=None, with_scope=False)
+            dialog = AddEntryDialog(
+                f"Append to {format_path(path)}",
+                lambda _k: False,
+                self.view,
+                key_label=None,
+                with_scope=False,
+            )
 
         def done() -> None:
             key, value, _scopes = dialog.result_entry()
@@ -190,16 +216,22 @@ class StateEditActions(QObject):
         if node is None:
             return
         if type(node.value) is Pending or node.status is not None:
-            self.view.show_message("This value is not copied yet (the global lock is busy); try again shortly.", error=True)
+            self.view.show_message(
+                "This value is not copied yet (the global lock is busy); try again shortly.", error=True
+            )
             return
         if type(node.value) is Opaque:
-            self.view.show_message(f"A {node.value.type_name} is not data: it cannot be edited as JSON.", error=True)
+            self.view.show_message(
+                f"A {node.value.type_name} is not data: it cannot be edited as JSON.", error=True
+            )
             return
         path = node.path()
         dialog = JsonEditDialog(f"Edit {format_path(path)} as JSON", node.value, self.view)
 
         def done() -> None:
-            self._submit(SetValueCommand(self.view.bridge, path, dialog.value(), f"Edit {format_path(path)} as JSON"))
+            self._submit(
+                SetValueCommand(self.view.bridge, path, dialog.value(), f"Edit {format_path(path)} as JSON")
+            )
 
         self._open(dialog, done)
 

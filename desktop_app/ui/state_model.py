@@ -313,7 +313,9 @@ class StateModel(RowText, LiveUpdates, QAbstractItemModel):
 
     # -- data -----------------------------------------------------------------------------------------
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
         if orientation == Qt.Orientation.Horizontal and 0 <= section < len(COLUMNS):
             if role == Qt.ItemDataRole.DisplayRole:
                 return COLUMNS[section]
@@ -372,29 +374,30 @@ class StateModel(RowText, LiveUpdates, QAbstractItemModel):
 
     def multiData(self, index: Index, roleDataSpan: Any) -> None:
         # Qt 6 delegates ask for all paint roles of a cell in one call: one Python call instead of
-        # seven, and roles without a value are left unset (no conversion at all).
+        # seven. Every role is written, also the empty ones: the span may hold the last cell's data.
         if not index.isValid():
+            for item in roleDataSpan:
+                item.clearData()
             return
         node: Node = index.internalPointer()
         col = index.column()
         for item in roleDataSpan:
             role = item.role()
             if role == _DISPLAY:
-                item.setData(self._display(node, col))
+                value: Any = self._display(node, col)
             elif role == _FOREGROUND:
-                if col == VALUE:
-                    colour = self._foreground(node, col)
-                    if colour is not None:
-                        item.setData(colour)
+                value = self._foreground(node, col) if col == VALUE else None
             elif role == _BACKGROUND or role == _FONT:
-                if node.changed_at or node.status is not None or (role == _FONT and type(node.value) is Pending):
-                    value = self.data(index, role)
-                    if value is not None:
-                        item.setData(value)
+                busy = node.changed_at or node.status is not None or type(node.value) is Pending
+                value = self.data(index, role) if busy else None
             elif role in _ROLES:
                 value = self.data(index, role)
-                if value is not None:
-                    item.setData(value)
+            else:
+                value = None
+            if value is None:
+                item.clearData()
+            else:
+                item.setData(value)
 
     def _highlight_step(self, node: Node) -> int:
         """0 (not highlighted) .. FADE_STEPS: the fade is drawn in a few steps, so it needs few repaints."""
@@ -458,5 +461,3 @@ class StateModel(RowText, LiveUpdates, QAbstractItemModel):
             node = stack.pop()
             yield node
             stack.extend(reversed(node.children or ()))
-
-

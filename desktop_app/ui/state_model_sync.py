@@ -262,10 +262,14 @@ class LiveUpdates(_Model):  # type: ignore[misc,valid-type]
             first = end = rows[0]
             for rn in rows[1:]:
                 if rn[0] - end[0] > ROW_GAP:
-                    self.dataChanged.emit(self.createIndex(first[0], 0, first[1]), self.createIndex(end[0], last, end[1]))
+                    self.dataChanged.emit(
+                        self.createIndex(first[0], 0, first[1]), self.createIndex(end[0], last, end[1])
+                    )
                     first = rn
                 end = rn
-            self.dataChanged.emit(self.createIndex(first[0], 0, first[1]), self.createIndex(end[0], last, end[1]))
+            self.dataChanged.emit(
+                self.createIndex(first[0], 0, first[1]), self.createIndex(end[0], last, end[1])
+            )
 
 
 def _runs_descending(rows: list[int]) -> list[tuple[int, int]]:

@@ -47,7 +47,18 @@ class Role(IntEnum):
 class Node:
     """One row. The model keeps every node alive; a QModelIndex points at its node (never at an int or str)."""
 
-    __slots__ = ("changed_at", "children", "entry", "key", "parent", "preview", "row", "stale_from", "status", "value")
+    __slots__ = (
+        "changed_at",
+        "children",
+        "entry",
+        "key",
+        "parent",
+        "preview",
+        "row",
+        "stale_from",
+        "status",
+        "value",
+    )
 
     def __init__(self, parent: Node | None, key: Any, value: Any, entry: EntrySnapshot | None = None) -> None:
         self.parent = parent

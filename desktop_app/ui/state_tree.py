@@ -41,7 +41,9 @@ class StateTree(QTreeView):
         if topLeft.row() == bottomRight.row() and topLeft.parent() == bottomRight.parent():
             current = self.currentIndex()
             if editing and current.row() == topLeft.row() and current.parent() == topLeft.parent():
-                self.schedule_repaint(self._rows_rect(QModelIndex(topLeft), QModelIndex(topLeft)))  # keep the typing
+                self.schedule_repaint(
+                    self._rows_rect(QModelIndex(topLeft), QModelIndex(topLeft))
+                )  # keep the typing
                 return
             super().dataChanged(topLeft, bottomRight, list(roles))
             return
@@ -57,7 +59,9 @@ class StateTree(QTreeView):
                 return QRect()  # inside a collapsed row: nothing on screen changed
             return None
         width = self.viewport().width()
-        return QRect(0, first.top(), width, last.bottom() - first.top() + 1).intersected(self.viewport().rect())
+        return QRect(0, first.top(), width, last.bottom() - first.top() + 1).intersected(
+            self.viewport().rect()
+        )
 
     def schedule_repaint(self, rect: QRect | None = None) -> None:
         """Repaint ``rect`` of the viewport (None: all of it) when the paint budget allows."""

@@ -85,7 +85,8 @@ class StateView(ViewMemory, QWidget):
         self._paged_shown = 0
         self.feedback = EditFeedback(self)
         self.runner = EditRunner(bridge, undo_stack, self.feedback, self)
-        bridge.edit_feedback = self.feedback  # commands pushed elsewhere (ReplaceStateCommand) report here too
+        # Commands pushed elsewhere (the lead's ReplaceStateCommand) report here too.
+        bridge.edit_feedback = self.feedback
 
         self.tree = StateTree(self)
         self.tree.setObjectName("state_tree")
@@ -131,7 +132,9 @@ class StateView(ViewMemory, QWidget):
         self.live_action.setChecked(self.bridge.live)
         self.live_action.setShortcut(QKeySequence("F8"))
         self.live_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        self.live_action.setStatusTip("Live: the tree follows the state. Paused: frozen, changes are counted (F8)")
+        self.live_action.setStatusTip(
+            "Live: the tree follows the state. Paused: frozen, changes are counted (F8)"
+        )
         self.live_action.toggled.connect(self.bridge.set_live)
         self.expand_all_action = QAction("Expand all", self)
         self.expand_all_action.setShortcut(QKeySequence("Ctrl+]"))
@@ -347,11 +350,15 @@ class StateView(ViewMemory, QWidget):
         header = self.tree.header()
         if big and self.chain.sorting:
             header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)  # -> _on_sort_changed: unsorted
-        header.setToolTip(f"Sorting is off above {SORT_LIMIT:,} entries (rows keep the state's order)." if big else "")
+        header.setToolTip(
+            f"Sorting is off above {SORT_LIMIT:,} entries (rows keep the state's order)." if big else ""
+        )
 
     def _on_sort_changed(self, column: int, order: Qt.SortOrder) -> None:
         if column >= 0 and self.model.entry_count() > SORT_LIMIT:
-            self.show_message(f"Sorting is off above {SORT_LIMIT:,} entries: each comparison is a Python call.", error=True)
+            self.show_message(
+                f"Sorting is off above {SORT_LIMIT:,} entries: each comparison is a Python call.", error=True
+            )
             QTimer.singleShot(0, lambda: self.tree.header().setSortIndicator(-1, Qt.SortOrder.AscendingOrder))
             return
         if column >= 0 and not self.chain.sorting:
@@ -374,8 +381,12 @@ class StateView(ViewMemory, QWidget):
         holder = status.holder
         if holder is not None and status.held_for >= 0.5:
             waiting = f" — {len(status.waiting)} waiting" if status.waiting else ""
-            self.lock_label.setText(f"⏳ global lock held by {holder.thread} for {status.held_for:.1f} s{waiting}")
-            self.lock_label.setToolTip(f"held at {holder.site}\nEdits wait for it (Esc cancels a waiting edit).")
+            self.lock_label.setText(
+                f"⏳ global lock held by {holder.thread} for {status.held_for:.1f} s{waiting}"
+            )
+            self.lock_label.setToolTip(
+                f"held at {holder.site}\nEdits wait for it (Esc cancels a waiting edit)."
+            )
         else:
             self.lock_label.clear()
             self.lock_label.setToolTip("")
@@ -472,7 +483,11 @@ class StateView(ViewMemory, QWidget):
                 if self.filter_edit.isVisible():
                     self.hide_filter()
                     return True
-            if watched is self.tree and key == Qt.Key.Key_F2 and self.tree.state() != QAbstractItemView.State.EditingState:
+            if (
+                watched is self.tree
+                and key == Qt.Key.Key_F2
+                and self.tree.state() != QAbstractItemView.State.EditingState
+            ):
                 index = self.tree.currentIndex()
                 if index.isValid() and not (index.flags() & Qt.ItemFlag.ItemIsEditable):
                     node = self.node_of(index)

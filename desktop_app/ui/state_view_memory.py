@@ -63,7 +63,9 @@ class ViewMemory(_View):  # type: ignore[misc,valid-type]
 
     def expand_all(self) -> None:
         if self.model.entry_count() > EXPAND_ALL_LIMIT:
-            self.show_message(f"Expand all is off above {EXPAND_ALL_LIMIT:,} entries: expand rows, or use Find.", error=True)
+            self.show_message(
+                f"Expand all is off above {EXPAND_ALL_LIMIT:,} entries: expand rows, or use Find.", error=True
+            )
             return
         count = 0
         shown = self.chain.top()

@@ -42,7 +42,9 @@ def parse_value(kind: str, text: str) -> Any:
         try:
             value = float(s)
         except ValueError:
-            raise InputError(f"“{text}” is not a number: this value is a float (e.g. 1.5, 2e-3, nan).") from None
+            raise InputError(
+                f"“{text}” is not a number: this value is a float (e.g. 1.5, 2e-3, nan)."
+            ) from None
         if math.isnan(value) and s.lower() not in ("nan", "+nan", "-nan"):
             raise InputError(f"“{text}” is not a number")
         return value
@@ -150,7 +152,11 @@ class ValueDelegate(QStyledItemDelegate):
         self.input_refused.emit(message)
 
     def eventFilter(self, editor: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.KeyPress and isinstance(editor, QLineEdit) and isinstance(event, QKeyEvent):
+        if (
+            event.type() == QEvent.Type.KeyPress
+            and isinstance(editor, QLineEdit)
+            and isinstance(event, QKeyEvent)
+        ):
             if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
                 index = getattr(editor, "edit_index", None)
                 if isinstance(index, QPersistentModelIndex) and index.isValid():
@@ -160,4 +166,3 @@ class ValueDelegate(QStyledItemDelegate):
                         self.refuse(editor, problem)
                         return True
         return super().eventFilter(editor, event)
-

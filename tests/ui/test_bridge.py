@@ -115,7 +115,9 @@ def test_in_place_mutations_are_found_by_the_rescan(qtbot: Any, server: Server, 
     assert pic.entries["hash"].thread == INPLACE_THREAD
 
 
-def test_bounded_lock_tries_while_a_worker_holds_the_lock(qtbot: Any, server: Server, bridge: StateBridge) -> None:
+def test_bounded_lock_tries_while_a_worker_holds_the_lock(
+    qtbot: Any, server: Server, bridge: StateBridge
+) -> None:
     server.state.set("hash", {"a": 1})
     server.state.set("count", 0)
     statuses: list[LockStatus] = []
@@ -150,7 +152,9 @@ def test_bounded_lock_tries_while_a_worker_holds_the_lock(qtbot: Any, server: Se
     assert "bridge" in threads  # it shows in the contention timeline under its own name
 
 
-def test_pending_placeholder_when_loading_under_a_held_lock(qtbot: Any, server: Server, bridge: StateBridge) -> None:
+def test_pending_placeholder_when_loading_under_a_held_lock(
+    qtbot: Any, server: Server, bridge: StateBridge
+) -> None:
     server.state.set("hash", {"a": 1})
     pic = Picture(bridge)
     with server.lockable:  # held on this (GUI) thread only to stage the test; the bridge must not block
@@ -235,7 +239,9 @@ def test_run_edit_holds_the_lock_off_the_gui_thread(qtbot: Any, server: Server, 
     assert asyncio.run(awaited()) == 5
 
 
-def test_run_edit_waits_reports_the_holder_and_cancels(qtbot: Any, server: Server, bridge: StateBridge) -> None:
+def test_run_edit_waits_reports_the_holder_and_cancels(
+    qtbot: Any, server: Server, bridge: StateBridge
+) -> None:
     server.state.set("x", 1)
     holding = threading.Event()
     release = threading.Event()

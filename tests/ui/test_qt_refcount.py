@@ -44,7 +44,9 @@ def test_emits_keep_the_reference_to_true(qtbot: Any) -> None:
         for i in range(n):
             sender.happened.emit({"i": i}, True)
 
-    workers = [threading.Thread(target=from_workers, args=(EMITS // 5,), name=f"emitter-{k}") for k in range(5)]
+    workers = [
+        threading.Thread(target=from_workers, args=(EMITS // 5,), name=f"emitter-{k}") for k in range(5)
+    ]
     for t in workers:
         t.start()
     for t in workers:

@@ -6,7 +6,8 @@ import time
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QModelRoleData, QModelRoleDataSpan, QPersistentModelIndex, Qt
+from PySide6.QtGui import QColor
 
 from desktop_app.engine.server import Server
 from desktop_app.ui import state_model, state_model_sync
@@ -17,11 +18,15 @@ from desktop_app.ui.state_model import BATCH, NAME, TYPE, UPDATED, VALUE, Role, 
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
 
 
-def snap(name: str, value: Any, version: int = 1, scope: tuple[str, ...] = (), thread: str = "t") -> EntrySnapshot:
+def snap(
+    name: str, value: Any, version: int = 1, scope: tuple[str, ...] = (), thread: str = "t"
+) -> EntrySnapshot:
     return EntrySnapshot(name, freeze(value), scope, version, time.time(), thread)
 
 
-def delta(*upserts: EntrySnapshot, removed: tuple[str, ...] = (), renamed: tuple[tuple[str, str], ...] = ()) -> StateDelta:
+def delta(
+    *upserts: EntrySnapshot, removed: tuple[str, ...] = (), renamed: tuple[tuple[str, str], ...] = ()
+) -> StateDelta:
     return StateDelta(tuple(upserts), removed, 0, renamed)
 
 
@@ -61,11 +66,20 @@ def child(model: StateModel, *path: Any) -> QModelIndex:
 
 def test_rows_columns_and_text(model: StateModel) -> None:
     model.reset_entries(
-        [snap("count", 5, scope=("users",)), snap("hash", {"values": [1, 2, 3], "name": "x"}), snap("none", None)]
+        [
+            snap("count", 5, scope=("users",)),
+            snap("hash", {"values": [1, 2, 3], "name": "x"}),
+            snap("none", None),
+        ]
     )
     assert model.rowCount() == 3
     assert [model.headerData(c, Qt.Orientation.Horizontal) for c in range(6)] == [
-        "Name", "Value", "Type", "Scope", "Updated", "By"
+        "Name",
+        "Value",
+        "Type",
+        "Scope",
+        "Updated",
+        "By",
     ]
     hash_index = model.index(1, 0)
     assert model.data(hash_index) == "hash"
@@ -118,7 +132,9 @@ def test_live_delta_is_incremental_and_keeps_nodes(model: StateModel) -> None:
     assert ("insert", (), 3, 3) in rec.events
     changed = {e[1] for e in rec.events if e[0] == "changed"}
     assert changed == {("hash",), ("hash", "values"), ("hash", "values", 1)}
-    assert model.node_for_path(("hash",)) is hash_node and model.node_for_path(("hash", "values")) is values_node
+    assert (
+        model.node_for_path(("hash",)) is hash_node and model.node_for_path(("hash", "values")) is values_node
+    )
     assert model.node_for_path(("hash", "values", 1)) is one and kept.isValid() and kept.row() == 1
     assert model.data(model.index_of(one, VALUE)) == "20"
     # removals: an entry and a dict key
@@ -214,7 +230,12 @@ def test_model_tester_with_a_live_server(qtbot: Any, qtmodeltester: Any) -> None
 
         def nested_done() -> bool:
             node = model.node_for_path(("hash", "meta", "new"))
-            return model.has_entry("added") and not model.has_entry("gone") and node is not None and model.has_entry("counter")
+            return (
+                model.has_entry("added")
+                and not model.has_entry("gone")
+                and node is not None
+                and model.has_entry("counter")
+            )
 
         qtbot.waitUntil(nested_done)
         assert model.rowCount(child(model, "hash", "values")) == 4
@@ -229,7 +250,9 @@ def test_model_tester_with_a_live_server(qtbot: Any, qtmodeltester: Any) -> None
         server.stop()
 
 
-def test_a_huge_root_is_shown_in_pages(qtbot: Any, model: StateModel, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_huge_root_is_shown_in_pages(
+    qtbot: Any, model: StateModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """QTreeView lays out every root row on each root insert: a big state is exposed a page at a time."""
     page = 50  # the real page is 2,000 rows; a small one keeps the model tester quick
     monkeypatch.setattr(state_model, "ROOT_PAGE", page)
@@ -244,10 +267,26 @@ def test_a_huge_root_is_shown_in_pages(qtbot: Any, model: StateModel, monkeypatc
     model.limit_shown(page)
     assert model.rowCount() == page
     rec = Recorder(model)
-    model.apply_delta(delta(snap("late", 1), snap(f"k{page + 5:05d}", -1, version=2), removed=(f"k{page + 9:05d}",)))
+    model.apply_delta(
+        delta(snap("late", 1), snap(f"k{page + 5:05d}", -1, version=2), removed=(f"k{page + 9:05d}",))
+    )
     assert rec.events == []  # all of it happened beyond the shown rows: no signals
     assert model.rowCount() == page and model.entry_count() == page + 30
     far = model.node_for_path(("late",))
     assert far is not None and not model.index_of(far).isValid()
     model.expose(far)
     assert model.index_of(far).isValid() and model.rowCount() == page + 30
+
+
+def test_multi_data_answers_every_role_and_clears_stale_ones(model: StateModel) -> None:
+    """Delegates fetch all paint roles at once, into a span that may still hold the previous cell's data."""
+    model.reset_entries([snap("a", 1), snap("b", "text")])
+    model.apply_delta(delta(snap("a", 2, version=2)))
+    for row, highlighted in ((0, True), (1, False)):
+        background = QModelRoleData(Qt.ItemDataRole.BackgroundRole)
+        background.setData(QColor("red"))  # left over from another cell
+        model.multiData(model.index(row, NAME), QModelRoleDataSpan(background))
+        assert (background.data() is not None) == highlighted
+        display = QModelRoleData(Qt.ItemDataRole.DisplayRole)
+        model.multiData(model.index(row, VALUE), QModelRoleDataSpan(display))
+        assert display.data() == model.data(model.index(row, VALUE))

@@ -192,7 +192,12 @@ def test_add_an_entry_and_a_child(qtbot: Any, view: StateView, server: Server) -
     dialog.value_edit.setPlainText('{"open": [1, 2]}')
     dialog.scope_edit.setText("shop, users")
     click_ok(dialog)
-    qtbot.waitUntil(lambda: server.state.get("orders", with_scope=True) == {"Value": {"open": [1, 2]}, "Scope": ["shop", "users"]})
+    qtbot.waitUntil(
+        lambda: (
+            server.state.get("orders", with_scope=True)
+            == {"Value": {"open": [1, 2]}, "Scope": ["shop", "users"]}
+        )
+    )
     qtbot.waitUntil(lambda: view.model.has_entry("orders"))
     select(qtbot, view, ("orders",))
     view.edit.add_child.trigger()
@@ -237,7 +242,9 @@ def test_a_duplicate_or_empty_name_in_the_add_dialogs_changes_nothing(
     assert len(server.state) == 4 and list(server.state.get("hash")) == ["values", "meta"]
 
 
-def test_edit_as_json_points_at_a_syntax_error_and_changes_nothing(qtbot: Any, view: StateView, server: Server) -> None:
+def test_edit_as_json_points_at_a_syntax_error_and_changes_nothing(
+    qtbot: Any, view: StateView, server: Server
+) -> None:
     select(qtbot, view, ("hash",))
     qtbot.keyClick(view.tree, Qt.Key.Key_J, Qt.KeyboardModifier.ControlModifier)
     dialog = view.active_dialog
@@ -290,7 +297,9 @@ def test_copy_value_and_path(qtbot: Any, view: StateView) -> None:
     select(qtbot, view, ("hash", "values"))
     qtbot.keyClick(view.tree, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
     assert QGuiApplication.clipboard().text() == "[\n  1,\n  2,\n  3\n]"
-    qtbot.keyClick(view.tree, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClick(
+        view.tree, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    )
     assert QGuiApplication.clipboard().text() == 'hash["values"]'
     select(qtbot, view, ("hash", "values", 2))
     view.edit.copy_path.trigger()
@@ -320,7 +329,9 @@ def test_timer_updates_show_within_half_a_second(qtbot: Any, view: StateView, se
     qtbot.waitUntil(lambda: view.model.has_entry("ticks"), timeout=500 + 100)
     for _ in range(5):
         target = len(ticks)
-        qtbot.waitUntil(lambda t=target: (view.model.node_for_path(("ticks",)) or object()).value >= t, timeout=500)
+        qtbot.waitUntil(
+            lambda t=target: (view.model.node_for_path(("ticks",)) or object()).value >= t, timeout=500
+        )
 
 
 def test_expansion_and_selection_survive_live_updates(qtbot: Any, view: StateView, server: Server) -> None:
@@ -385,7 +396,9 @@ def test_find_filters_keeps_ancestors_and_marks_matches(qtbot: Any, view: StateV
     assert view.tree.model() is view.model and view.model.rowCount() == 4  # no proxy left in the way
 
 
-def test_sorting_by_a_column_keeps_expansion_and_live_updates(qtbot: Any, view: StateView, server: Server) -> None:
+def test_sorting_by_a_column_keeps_expansion_and_live_updates(
+    qtbot: Any, view: StateView, server: Server
+) -> None:
     view.tree.expand(cell(view, ("hash",)))
     header = view.tree.header()
     header.setSortIndicator(NAME, Qt.SortOrder.DescendingOrder)
@@ -417,7 +430,9 @@ def test_settings_round_trip(qtbot: Any, view: StateView, tmp_path: Any) -> None
     view.live_action.trigger()
 
 
-def test_a_held_lock_keeps_the_window_responsive_and_an_edit_waits(qtbot: Any, view: StateView, server: Server) -> None:
+def test_a_held_lock_keeps_the_window_responsive_and_an_edit_waits(
+    qtbot: Any, view: StateView, server: Server
+) -> None:
     """R7: a worker holds the global lockable ~2.5 s; the GUI keeps servicing events, says who holds it,
     an edit attempted meanwhile waits visibly in its row, and Esc cancels it with nothing changed."""
     holding = threading.Event()
@@ -468,7 +483,9 @@ def test_a_held_lock_keeps_the_window_responsive_and_an_edit_waits(qtbot: Any, v
     assert p95 < 0.2, f"event loop p95 {p95 * 1000:.0f} ms (mean {statistics.mean(latencies) * 1000:.1f} ms)"
 
 
-def test_a_live_update_never_overwrites_what_is_being_typed(qtbot: Any, view: StateView, server: Server) -> None:
+def test_a_live_update_never_overwrites_what_is_being_typed(
+    qtbot: Any, view: StateView, server: Server
+) -> None:
     deltas: list[Any] = []
     view.bridge.entries_changed.connect(deltas.append)
     editor = open_editor(qtbot, view, ("count",), VALUE)
