@@ -83,6 +83,8 @@ class MainWindow(QMainWindow):
         if logging.getLogger().level > logging.INFO or logging.getLogger().level == logging.NOTSET:
             logging.getLogger().setLevel(logging.INFO)
         self.locks_dock = LocksDock(self)
+        # Its table + timeline ask for ~340 px; tabbed with the log it would take that from the tree.
+        self.locks_dock.widget().setMinimumHeight(140)
         self.jobs_dock = JobsDock(self)
         self.snapshots_dock = SnapshotsDock(self.bridge, self.undo_stack, self)
         area = Qt.DockWidgetArea
