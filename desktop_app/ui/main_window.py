@@ -263,6 +263,16 @@ class MainWindow(QMainWindow):
         self.snapshots_dock.set_server(server)
         self._update_title()
         self._show_endpoint()
+        if getattr(self, "_expand_on_first_load", False):
+            self._expand_on_first_load = False
+            # A new user should see hash -> values grow without hunting for the arrow.
+            QTimer.singleShot(700, self._expand_small_state)
+
+    def _expand_small_state(self) -> None:
+        nodes = self.view.model.top_nodes()
+        if 0 < len(nodes) <= 20:
+            for node in nodes:
+                self.view.tree.expand(self.view.view_index(node))
 
     async def open_script_dialog(self) -> None:
         start = str(self.script.parent) if self.script else str(Path.home())
@@ -493,6 +503,7 @@ class MainWindow(QMainWindow):
         else:
             # First run: the tree gets most of the room (applied once the window is shown).
             self._needs_first_layout = True
+            self._expand_on_first_load = True
         self.view.restore_settings(self.settings)
 
     def showEvent(self, event: QShowEvent) -> None:

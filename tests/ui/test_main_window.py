@@ -224,3 +224,13 @@ def test_closing_leaves_no_thread_and_remembers_the_script(
     names = [t.name for t in threading.enumerate()]
     assert not [n for n in names if n.startswith(("bridge", "gui-edit", "gui-io", "timer", "http", "route-"))], names
     assert QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat).value("last_script") == str(script.resolve())
+
+
+def test_first_run_expands_a_small_state(qtbot: Any, window: MainWindow) -> None:
+    view = window.view
+    qtbot.waitUntil(lambda: len(view.model.top_nodes()) == 3, timeout=5000)
+
+    def all_expanded() -> bool:
+        return all(view.tree.isExpanded(view.view_index(n)) for n in view.model.top_nodes() if n.key != "count")
+
+    qtbot.waitUntil(all_expanded, timeout=3000)
