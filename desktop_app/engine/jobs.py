@@ -10,7 +10,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
     from desktop_app.engine.locks import Lockable
@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from desktop_app.engine.state import SharedState
 
 log = logging.getLogger("desktop_app.engine.jobs")
+
+J = TypeVar("J", bound="JobStats")
 
 
 @dataclass
@@ -103,3 +105,47 @@ def rename_thread(name: str) -> None:
 
 def job_pool(workers: int, prefix: str) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=workers, thread_name_prefix=prefix)
+
+
+class JobRegistry(Generic[J]):
+    """The name -> job part timers and schedules share: case-insensitive, guarded by one Condition.
+
+    Subclasses add jobs under ``self._cond`` and use it to wake their scheduler thread.
+    """
+
+    kind = "Job"
+
+    def __init__(self) -> None:
+        self._items: dict[str, J] = {}
+        self._cond = threading.Condition(threading.Lock())
+
+    def _register(self, name: str, job: J) -> None:
+        """Add ``job``; the caller holds ``self._cond``. A duplicate name raises ValueError."""
+        if name.casefold() in self._items:
+            raise ValueError(f"[{self.kind}] {name}: {self.kind} already defined")
+        self._items[name.casefold()] = job
+
+    def get(self, name: str) -> J | None:
+        """The job called ``name`` (any case), or None."""
+        return self._items.get(name.casefold())
+
+    def _need(self, name: str) -> J:
+        job = self.get(name)
+        if job is None:
+            raise KeyError(f"{self.kind} '{name}' does not exist")
+        return job
+
+    def list(self) -> list[J]:
+        return list(self._items.values())
+
+    def test(self, name: str) -> bool:
+        return name.casefold() in self._items
+
+    def remove(self, name: str) -> None:
+        """Forget a job (a run in progress finishes); a missing name is fine, as in Pode."""
+        with self._cond:
+            self._items.pop(name.casefold(), None)
+
+    def clear(self) -> None:
+        with self._cond:
+            self._items.clear()

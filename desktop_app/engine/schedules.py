@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from desktop_app.engine.cron import CronExpression, parse
 from desktop_app.engine.cron import next_trigger as cron_next_trigger
-from desktop_app.engine.jobs import JobEvent, JobStats, job_pool, rename_thread
+from desktop_app.engine.jobs import JobEvent, JobRegistry, JobStats, job_pool, rename_thread
 
 if TYPE_CHECKING:
     from desktop_app.engine.server import Server
@@ -128,17 +128,18 @@ def _first_trigger(s: Schedule, now: datetime) -> datetime | None:
     return cron_next_trigger(s.crons, now, s.end_time)
 
 
-class Schedules:
+class Schedules(JobRegistry[Schedule]):
     """The server's schedules: a ``schedules`` thread ticks every minute and hands runs to a pool.
 
     Each run is ``fn(e, *args)`` on a pool thread renamed ``schedule-<name>``; at most
     ``max_concurrency`` run at once and the rest queue. Runs of one schedule may overlap (as in Pode).
     """
 
+    kind = "Schedule"
+
     def __init__(self, server: Server) -> None:
+        super().__init__()
         self._server = server
-        self._items: dict[str, Schedule] = {}
-        self._cond = threading.Condition(threading.Lock())
         self._thread: threading.Thread | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._retired: list[ThreadPoolExecutor] = []  # pools replaced by a max_concurrency change
@@ -200,33 +201,8 @@ class Schedules:
         s._next = _first_trigger(s, now)
         s.completed = s._next is None
         with self._cond:
-            if name.casefold() in self._items:
-                raise ValueError(f"[Schedule] {name}: Schedule already defined")
-            self._items[name.casefold()] = s
+            self._register(name, s)
         return s
-
-    def get(self, name: str) -> Schedule | None:
-        return self._items.get(name.casefold())
-
-    def _need(self, name: str) -> Schedule:
-        s = self.get(name)
-        if s is None:
-            raise KeyError(f"Schedule '{name}' does not exist")
-        return s
-
-    def list(self) -> list[Schedule]:
-        return list(self._items.values())
-
-    def test(self, name: str) -> bool:
-        return name.casefold() in self._items
-
-    def remove(self, name: str) -> None:
-        with self._cond:
-            self._items.pop(name.casefold(), None)
-
-    def clear(self) -> None:
-        with self._cond:
-            self._items.clear()
 
     def invoke(self, name: str, *args: Any) -> Any:
         """Run the schedule now, on this thread, without counting (works on a completed schedule too).

@@ -11,7 +11,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from desktop_app.engine.jobs import JobEvent, JobStats, job_pool, rename_thread
+from desktop_app.engine.jobs import JobEvent, JobRegistry, JobStats, job_pool, rename_thread
 
 if TYPE_CHECKING:
     from desktop_app.engine.server import Server
@@ -84,13 +84,14 @@ def _check(name: str, interval: float | None, limit: int = 0, skip: int = 0) -> 
         raise ValueError(f"[Timer] {name}: Skip must be greater than or equal to 0")
 
 
-class Timers:
+class Timers(JobRegistry[Timer]):
     """The server's timers: a scheduler thread hands due runs to a small pool (``timer-<name>`` threads)."""
 
+    kind = "Timer"
+
     def __init__(self, server: Server) -> None:
+        super().__init__()
         self._server = server
-        self._items: dict[str, Timer] = {}
-        self._cond = threading.Condition(threading.Lock())
         self._thread: threading.Thread | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._stopping = False
@@ -125,36 +126,11 @@ class Timers:
         _check(name, interval, limit, skip)
         timer = Timer(name, interval, fn, limit, skip, tuple(args), on_start)
         with self._cond:
-            if name.casefold() in self._items:
-                raise ValueError(f"[Timer] {name}: Timer already defined")
-            self._items[name.casefold()] = timer
+            self._register(name, timer)
             if self._thread is not None:
                 self._arm(timer, mono(), first=True)
                 self._cond.notify()
         return timer
-
-    def get(self, name: str) -> Timer | None:
-        return self._items.get(name.casefold())
-
-    def _need(self, name: str) -> Timer:
-        t = self.get(name)
-        if t is None:
-            raise KeyError(f"Timer '{name}' does not exist")
-        return t
-
-    def list(self) -> list[Timer]:
-        return list(self._items.values())
-
-    def test(self, name: str) -> bool:
-        return name.casefold() in self._items
-
-    def remove(self, name: str) -> None:
-        with self._cond:
-            self._items.pop(name.casefold(), None)
-
-    def clear(self) -> None:
-        with self._cond:
-            self._items.clear()
 
     def invoke(self, name: str, *args: Any) -> Any:
         """Run the timer now, on this thread, without counting (works on a completed timer too).
