@@ -7,10 +7,9 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import partial
 from typing import Any
 
 from PySide6.QtCore import (
@@ -55,6 +54,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from desktop_app.ui.worker_lanes import WorkerLanes
 
 log = logging.getLogger("desktop_app.ui.jobs")
 
@@ -523,17 +524,15 @@ class JobsDock(QDockWidget):
 
     sampled = Signal()
     action_finished = Signal(str, str)
-    _deliver = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Jobs", parent)
         self.setObjectName("JobsDock")
         self.server: Any = None
         self._sampler = JobSampler()
-        self._pool: ThreadPoolExecutor | None = None
+        self._workers = WorkerLanes("jobs-dock", workers=4, parent=self)
         self.edit_dialog: JobEditDialog | None = None
         self.traceback_dialog: TracebackDialog | None = None
-        self._deliver.connect(self._on_deliver, Qt.ConnectionType.QueuedConnection)
 
         self.jobs_model = JobsModel(self)
         self.routes_model = RoutesModel(self)
@@ -686,9 +685,7 @@ class JobsDock(QDockWidget):
                 dialog.close()
         if server is None:
             self.timer.stop()
-            if self._pool is not None:
-                self._pool.shutdown(wait=False)
-                self._pool = None
+            self._workers.shutdown()
         else:
             self.sample()
             if self.isVisible():
@@ -776,22 +773,7 @@ class JobsDock(QDockWidget):
 
     def _submit(self, fn: Callable[[], Any], on_done: Callable[[Future[Any]], None]) -> Future[Any]:
         """Run ``fn`` on a worker thread; ``on_done(future)`` is called later on the GUI thread."""
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="jobs-dock")
-        future = self._pool.submit(fn)
-
-        def relay(f: Future[Any]) -> None:
-            try:
-                self._deliver.emit(partial(on_done, f))
-            except RuntimeError:  # the dock was deleted meanwhile: nobody is waiting for it
-                pass
-
-        future.add_done_callback(relay)
-        return future
-
-    @Slot(object)
-    def _on_deliver(self, callback: Callable[[], None]) -> None:
-        callback()
+        return self._workers.submit(fn, on_done)
 
     def _registry(self, row: JobRow) -> Any:
         return self.server.timers if row.key[0] == "timer" else self.server.schedules

@@ -6,8 +6,7 @@ import copy
 import logging
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from functools import partial
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +45,7 @@ from PySide6.QtWidgets import (
 from desktop_app.ui.diff_view import DiffCancelled, DiffResult, DiffView, compute_diff
 from desktop_app.ui.edit_commands import EditFeedback, ReplaceStateCommand
 from desktop_app.ui.snapshot_store import Entries, SnapshotInfo, SnapshotStore, entries_of
+from desktop_app.ui.worker_lanes import WorkerLanes
 
 log = logging.getLogger("desktop_app.ui.snapshots")
 
@@ -238,7 +238,6 @@ class SnapshotsDock(QDockWidget):
     diff_ready = Signal(object)
     state_restored = Signal(str)
     failed = Signal(str)
-    _deliver = Signal(object)
     _diff_progress = Signal(int, int, int)
 
     def __init__(
@@ -256,11 +255,10 @@ class SnapshotsDock(QDockWidget):
         self.server: Any = None
         # One thread per lane: file writes stay in order (a take and its prune never race another
         # take), a long diff never delays a snapshot, and restores apply in undo-stack order.
-        self._lanes: dict[str, ThreadPoolExecutor] = {}
+        self._workers = WorkerLanes("snapshots", workers=1, parent=self)
         self._diff_generation = 0
         self._last_auto_version: int | None = None
         self._feedback: EditFeedback | None = None
-        self._deliver.connect(self._on_deliver, Qt.ConnectionType.QueuedConnection)
         self._diff_progress.connect(self._on_diff_progress, Qt.ConnectionType.QueuedConnection)
 
         self.model = SnapshotListModel(self)
@@ -416,9 +414,7 @@ class SnapshotsDock(QDockWidget):
         self._diff_generation += 1  # a diff against the old server's state is moot
         if server is None:
             self.auto_timer.stop()
-            for pool in self._lanes.values():
-                pool.shutdown(wait=False)
-            self._lanes.clear()
+            self._workers.shutdown()
         else:
             self._auto_settings_changed()
         self._update_actions()
@@ -429,25 +425,7 @@ class SnapshotsDock(QDockWidget):
         self, fn: Callable[[], Any], on_done: Callable[[Future[Any]], None], *, lane: str = "io"
     ) -> Future[Any]:
         """Run ``fn`` on the lane's thread ("io", "diff" or "edit"); ``on_done(future)`` runs on the GUI thread."""
-        pool = self._lanes.get(lane)
-        if pool is None:
-            pool = self._lanes[lane] = ThreadPoolExecutor(
-                max_workers=1, thread_name_prefix=f"snapshots-{lane}"
-            )
-        future = pool.submit(fn)
-
-        def relay(f: Future[Any]) -> None:
-            try:
-                self._deliver.emit(partial(on_done, f))
-            except RuntimeError:  # the dock is gone: nobody is waiting
-                pass
-
-        future.add_done_callback(relay)
-        return future
-
-    @Slot(object)
-    def _on_deliver(self, callback: Callable[[], None]) -> None:
-        callback()
+        return self._workers.submit(fn, on_done, lane=lane)
 
     def _fail(self, what: str, err: BaseException) -> None:
         message = f"{what}: {err}"
