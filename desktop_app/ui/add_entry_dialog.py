@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app.ui.json_dialog import (
     JsonInputError,
-    make_error_label,
+    add_error_and_buttons,
     make_json_editor,
     parse_json,
     show_json_error,
@@ -75,14 +75,7 @@ class AddEntryDialog(QDialog):
             self.scope_edit.setPlaceholderText("comma-separated, e.g. users, cache")
             form.addRow("Scopes:", self.scope_edit)
         layout.addLayout(form, 1)
-        self.error_label = make_error_label(self)
-        layout.addWidget(self.error_label)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, parent=self
-        )
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
+        self.error_label = add_error_and_buttons(self, layout)
 
     def _refuse(self, message: str, widget: QWidget) -> None:
         self.error_label.setText(f"⚠ {message}")
@@ -200,14 +193,7 @@ class ChangeTypeDialog(QDialog):
         layout.addWidget(self.type_combo)
         self.value_edit = make_json_editor(self, "")
         layout.addWidget(self.value_edit, 1)
-        self.error_label = make_error_label(self)
-        layout.addWidget(self.error_label)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, parent=self
-        )
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
+        self.error_label = add_error_and_buttons(self, layout)
         self.type_combo.currentTextChanged.connect(self._suggest)
         current = type_name(value)
         self.type_combo.setCurrentIndex(1 if current == "str" else 0)

@@ -74,6 +74,19 @@ def make_error_label(parent: QWidget) -> QLabel:
     return label
 
 
+def add_error_and_buttons(dialog: QDialog, layout: QVBoxLayout) -> QLabel:
+    """The bottom of every edit dialog: the inline error line, then OK / Cancel. Returns the error label."""
+    error_label = make_error_label(dialog)
+    layout.addWidget(error_label)
+    buttons = QDialogButtonBox(
+        QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, parent=dialog
+    )
+    buttons.accepted.connect(dialog.accept)
+    buttons.rejected.connect(dialog.reject)
+    layout.addWidget(buttons)
+    return error_label
+
+
 class JsonEditDialog(QDialog):
     """Shows ``value`` as JSON; OK is refused (with the position of the error) until the text parses."""
 
@@ -93,14 +106,7 @@ class JsonEditDialog(QDialog):
             layout.addWidget(note)
         self.editor = make_json_editor(self, to_json_text(value))
         layout.addWidget(self.editor, 1)
-        self.error_label = make_error_label(self)
-        layout.addWidget(self.error_label)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, parent=self
-        )
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
+        self.error_label = add_error_and_buttons(self, layout)
         self._check_timer = QTimer(self)
         self._check_timer.setSingleShot(True)
         self._check_timer.setInterval(400)
