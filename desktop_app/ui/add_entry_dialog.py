@@ -65,8 +65,8 @@ class AddEntryDialog(QDialog):
             self.name_edit.setObjectName("name_edit")
             self.name_edit.setPlaceholderText("not empty, not taken")
             form.addRow(f"{key_label}:", self.name_edit)
-        self.value_edit = make_json_editor(self, value_text)
-        self.value_edit.setToolTip('JSON: 42, 1.5, "text", true, null, [1, 2], {"key": "value"}')
+        self.value_edit = make_json_editor(self, value_text, select_on_focus=True)
+        self.value_edit.setToolTip('JSON: 42, 1.5, "text", true, null, [1, 2], {"key": "value"}. Ctrl+Enter accepts.')
         form.addRow("Value (JSON):", self.value_edit)
         self.scope_edit: QLineEdit | None = None
         if with_scope:

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QFontDatabase
+from PySide6.QtGui import QFocusEvent, QFontDatabase, QKeyEvent
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -54,8 +54,38 @@ def show_json_error(editor: QPlainTextEdit, label: QLabel, err: JsonInputError, 
         editor.setFocus()
 
 
-def make_json_editor(parent: QWidget, text: str) -> QPlainTextEdit:
-    editor = QPlainTextEdit(parent)
+class JsonEditor(QPlainTextEdit):
+    """A JSON text box. Ctrl+Enter accepts the dialog (Enter is a newline: JSON spans lines). With
+    ``select_on_focus`` a prefilled placeholder value (``null``) is selected on focus, so typing replaces it."""
+
+    def __init__(self, parent: QWidget, *, select_on_focus: bool = False) -> None:
+        super().__init__(parent)
+        self._untouched = select_on_focus
+        self.textChanged.connect(self._touched)
+        self.setToolTip("JSON value. Ctrl+Enter accepts.")
+
+    def _touched(self) -> None:
+        if self.hasFocus():
+            self._untouched = False
+
+    def focusInEvent(self, event: QFocusEvent) -> None:
+        super().focusInEvent(event)
+        if self._untouched:
+            self.selectAll()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and (
+            event.modifiers() & Qt.KeyboardModifier.ControlModifier
+        ):
+            dialog = self.window()
+            if isinstance(dialog, QDialog):
+                dialog.accept()
+                return
+        super().keyPressEvent(event)
+
+
+def make_json_editor(parent: QWidget, text: str, *, select_on_focus: bool = False) -> QPlainTextEdit:
+    editor = JsonEditor(parent, select_on_focus=select_on_focus)
     editor.setObjectName("json_editor")
     # JSON is code: a fixed-width font keeps columns (and the error column) readable.
     editor.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
