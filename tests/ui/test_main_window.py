@@ -234,3 +234,18 @@ def test_first_run_expands_a_small_state(qtbot: Any, window: MainWindow) -> None
         return all(view.tree.isExpanded(view.view_index(n)) for n in view.model.top_nodes() if n.key != "count")
 
     qtbot.waitUntil(all_expanded, timeout=3000)
+
+
+def test_ctrl_z_in_the_tree_undoes_the_last_edit(qtbot: Any, window: MainWindow) -> None:
+    from PySide6.QtCore import Qt
+
+    from desktop_app.ui.edit_commands import AddEntryCommand
+
+    state = window.server.state  # type: ignore[union-attr]
+    window.view.runner.submit(AddEntryCommand(window.bridge, "orders", [1, 2, 3], []))
+    qtbot.waitUntil(lambda: state.get("orders") == [1, 2, 3] and window.undo_stack.count() == 1, timeout=5000)
+    assert window.undo_action.isEnabled() and "orders" in window.undo_action.text()
+    window.activateWindow()
+    window.view.tree.setFocus()
+    qtbot.keyClick(window.view.tree, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: not state.test("orders"), timeout=5000)
