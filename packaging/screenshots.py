@@ -12,6 +12,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "resources" / "screenshots"
@@ -29,9 +30,18 @@ def _expand(window: object, *paths: tuple[object, ...]) -> None:
             view.tree.expand(view.view_index(node))
 
 
-async def _shoot(window: object) -> None:
-    from PySide6.QtCore import Qt
+async def _shoot_dock(dock: Any, size: tuple[int, int], wait: float, name: str) -> None:
+    """Float a dock at ``size``, let it sample for ``wait`` seconds, save it as ``name``, dock it back."""
+    dock.raise_()
+    dock.setFloating(True)
+    dock.resize(*size)
+    dock.show()
+    await _pause(wait)
+    dock.grab().save(str(OUT / name))
+    dock.setFloating(False)
 
+
+async def _shoot(window: object) -> None:
     from desktop_app.engine.paths import resources_dir
 
     w = window  # a MainWindow
@@ -61,33 +71,14 @@ async def _shoot(window: object) -> None:
     if infos:
         dock.diff_with_live(infos[0])
     await _pause(3)
-    dock.setFloating(True)
-    dock.resize(900, 560)
-    await _pause(1)
-    dock.grab().save(str(OUT / "diff.png"))
-    dock.setFloating(False)
+    await _shoot_dock(dock, (900, 560), 1, "diff.png")
 
     # 4. the locks dock during the contention demo
     await w.load_script(demo / "contention.py")  # type: ignore[attr-defined]
-    locks = w.locks_dock  # type: ignore[attr-defined]
-    locks.raise_()
-    locks.setFloating(True)
-    locks.resize(1300, 720)
-    locks.show()
-    await _pause(8)
-    locks.grab().save(str(OUT / "locks.png"))
-    locks.setFloating(False)
+    await _shoot_dock(w.locks_dock, (1300, 720), 8, "locks.png")  # type: ignore[attr-defined]
 
     # 5. the jobs dock with the contention demo's timers
-    jobs = w.jobs_dock  # type: ignore[attr-defined]
-    jobs.raise_()
-    jobs.setFloating(True)
-    jobs.resize(1000, 420)
-    jobs.show()
-    await _pause(2)
-    jobs.grab().save(str(OUT / "jobs.png"))
-    jobs.setFloating(False)
-    del Qt
+    await _shoot_dock(w.jobs_dock, (1000, 420), 2, "jobs.png")  # type: ignore[attr-defined]
 
 
 def main() -> int:

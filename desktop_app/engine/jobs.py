@@ -68,6 +68,7 @@ class JobStats:
         self.last_duration: float | None = None
         self.running = 0
         self.last_ok: bool | None = None  # None until a run finished; False when the last run raised
+        self.paused = False
         # Routes run one job on several pool threads at once: guard the shared counters.
         self._counters = threading.Lock()
 
@@ -140,6 +141,16 @@ class JobRegistry(Generic[J]):
 
     def test(self, name: str) -> bool:
         return name.casefold() in self._items
+
+    def pause(self, name: str) -> None:
+        """Stop a job from running until ``resume``; a run in progress finishes.
+
+        Raises:
+            KeyError: unknown job.
+        """
+        job = self._need(name)
+        with self._cond:
+            job.paused = True
 
     def remove(self, name: str) -> None:
         """Forget a job (a run in progress finishes); a missing name is fine, as in Pode."""

@@ -66,7 +66,6 @@ class Schedule(JobStats):
         self.args = args
         self.on_start = on_start
         self.completed = False
-        self.paused = False
         self._next: datetime | None = None
 
     @property
@@ -249,11 +248,6 @@ class Schedules(JobRegistry[Schedule]):
                 s._next = _first_trigger(s, self.now())
                 s.completed = s._next is None
         return s
-
-    def pause(self, name: str) -> None:
-        s = self._need(name)
-        with self._cond:
-            s.paused = True
 
     def resume(self, name: str) -> None:
         s = self._need(name)

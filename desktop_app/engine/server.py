@@ -6,6 +6,7 @@ import logging
 import os
 import runpy
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from datetime import datetime
@@ -173,8 +174,6 @@ class Server:
             if not self._running:
                 return []
             self._running = False
-            import time
-
             deadline = time.monotonic() + timeout
             stuck = self.http.stop(deadline) + self.timers.stop(deadline) + self.schedules.stop(deadline)
             if stuck:

@@ -49,7 +49,6 @@ class Timer(JobStats):
         self.args = args
         self.on_start = on_start
         self.completed = False
-        self.paused = False
         self.overruns = 0
         self._due: float | None = None
         self._future: Future[Any] | None = None
@@ -170,11 +169,6 @@ class Timers(JobRegistry[Timer]):
                 t._due = mono() + t.interval
             self._cond.notify()
         return t
-
-    def pause(self, name: str) -> None:
-        t = self._need(name)
-        with self._cond:
-            t.paused = True
 
     def resume(self, name: str) -> None:
         t = self._need(name)
