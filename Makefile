@@ -18,6 +18,7 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy desktop_app/engine
+	$(BIN)/lint-imports
 
 test: lint
 	$(BIN)/pytest -q

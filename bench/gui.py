@@ -26,8 +26,8 @@ from PySide6.QtGui import QStandardItem, QStandardItemModel, QUndoStack
 from PySide6.QtWidgets import QApplication, QTreeView
 
 from desktop_app.engine.server import Server
-from desktop_app.ui.bridge import StateBridge, StateDelta
-from desktop_app.ui.state_view import StateView
+from desktop_app.ui.bridge.state_bridge import StateBridge, StateDelta
+from desktop_app.ui.tree.state_view import StateView
 
 FIRST_PAINT_TARGET = 1.0
 MEMORY_RATIO_TARGET = 1.5

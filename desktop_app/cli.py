@@ -65,7 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             handler = {"run": _run, "inspect": _inspect, "diff": _diff, "convert": _convert}[ns.command]
             return handler(ns)
         ns = _gui_parser().parse_args(args)
-        from desktop_app.ui.app import run_gui
+        from desktop_app.ui.shell.app import run_gui
 
         return run_gui(script=ns.script, self_test=ns.self_test)
     except _Fail as err:
@@ -88,7 +88,7 @@ def _run(ns: argparse.Namespace) -> int:
         stream=sys.stderr,
     )
     if not ns.headless:
-        from desktop_app.ui.app import run_gui
+        from desktop_app.ui.shell.app import run_gui
 
         return run_gui(script=ns.script)
     try:

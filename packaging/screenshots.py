@@ -89,8 +89,8 @@ def main() -> int:
     import qasync
     from PySide6.QtCore import QSettings
 
-    from desktop_app.ui.app import make_application
-    from desktop_app.ui.main_window import MainWindow
+    from desktop_app.ui.shell.app import make_application
+    from desktop_app.ui.shell.main_window import MainWindow
 
     app = make_application()
     loop = qasync.QEventLoop(app)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from desktop_app.ui.app import APP_ID, APP_NAME
+from desktop_app.ui.shell.app import APP_ID, APP_NAME
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGING = ROOT / "packaging"

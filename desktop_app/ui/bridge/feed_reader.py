@@ -1,0 +1,528 @@
+"""The bridge thread's work (no Qt): drain the change feed, copy values under a bounded lock try, rescan in-place edits."""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from desktop_app.engine.state import EntryInfo
+from desktop_app.ui.bridge.entry_snapshot import (
+    IMMUTABLE_TYPES,
+    EntrySnapshot,
+    LockStatus,
+    Pending,
+    StateDelta,
+    TooBig,
+    fold,
+    freeze,
+    is_container,
+    placeholder,
+    same_value,
+)
+
+if TYPE_CHECKING:
+    from desktop_app.engine.server import Server
+
+FRAME = 1 / 30
+"""At most this many deltas a second reach the GUI (the first change after a quiet spell passes at once)."""
+IDLE_POLL = 0.005
+"""How often an idle bridge looks at ``state.version`` (a lock-free read)."""
+LOCK_TRY = 0.004
+"""The bounded try for the global lockable; on failure the bridge retries next frame."""
+LOCK_HOLD = 0.004
+"""The longest the bridge keeps the global lockable per acquisition (it copies in slices)."""
+LOCK_BUDGET = 20_000
+"""Elements a value may have to be copied under the lock; a bigger one is copied level by level outside it."""
+RESCAN_SHARE = 0.04
+"""Share of one core the in-place rescan may use (a token bucket), under the 5 % the GUI promises."""
+STEP_TIME = 0.008
+"""Work per loop turn before the bridge lets the GIL go (so the GUI thread stays responsive)."""
+MAX_UPSERTS = 8_000
+"""Upserts per delta: bounds the GUI's work per frame while a huge state loads."""
+FIRST_SCREEN = 1_000
+"""Entries in the first picture of a (re)load: enough to paint a screen, quick to copy."""
+LOAD_CHUNK = 256
+WATCH_RECHECK = 0.25
+INPLACE_THREAD = "(in place)"
+"""The 'By' of a change the rescan found: the value was mutated without ``state.touch()``."""
+
+clock = time.perf_counter
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One hand-over to the GUI thread: a full first picture (``reset``) or a delta, with load progress."""
+
+    reset: tuple[EntrySnapshot, ...] | None
+    delta: StateDelta | None
+    progress: tuple[int, int] | None
+    generation: int
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    """Low-rate facts for the status bar: the lock, the change rate, changes pending while paused."""
+
+    lock: LockStatus | None = None
+    rate: float | None = None
+    pending: int | None = None
+
+
+class FeedReader:
+    """Turns the engine's feed into frames. Every method but ``post`` and the flags runs on the bridge thread."""
+
+    def __init__(self, emit_frame: Callable[[Frame], None], emit_status: Callable[[Status], None]) -> None:
+        self._emit_frame = emit_frame
+        self._emit_status = emit_status
+        self._commands: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
+        self.acked = True
+        """Set by the GUI thread when it has applied the last frame (back-pressure)."""
+        self.live = True
+        self.pending = 0
+        self.cpu_time = 0.0
+        """Thread CPU seconds the bridge thread has used (read by the bench)."""
+        self.generation = 0
+        self._server: Server | None = None
+        self._reset_state()
+        self._last_emit = -1.0
+        self._next_lock_status = 0.0
+        self._last_holder: tuple[str, float] | None = None
+        self._last_lock_emit = 0.0
+        self._rate_at = 0.0
+        self._rate_version = 0
+        self._last_pending_sent = -1
+        self._rescan_at = clock()
+        self._credit = 0.0
+        self._retry_lock_at = 0.0
+
+    def _reset_state(self) -> None:
+        self._version = 0
+        self._shadow: dict[str, EntrySnapshot] = {}
+        self._containers: dict[str, None] = {}
+        self._big: set[str] = set()
+        self._dirty: dict[str, str] = {}
+        self._renames: list[tuple[str, str]] = []
+        self._load: list[str] | None = None
+        self._load_pos = 0
+        self._load_seen: set[str] | None = None
+        self._hard_pending = False
+        self._out_upserts: dict[str, EntrySnapshot] = {}
+        self._out_removed: dict[str, str] = {}
+        self._out_renamed: list[tuple[str, str]] = []
+        self._rescan_order: list[str] = []
+        self._rescan_pos = 0
+        self._watched: tuple[str, ...] = ()
+        self._watch_checked: dict[str, float] = {}
+        self._resync_when_live: bool | None = None
+
+    # -- commands from the GUI thread ---------------------------------------------------------------
+
+    def post(self, kind: str, payload: Any = None) -> None:
+        """Queue a command (``server``, ``live``, ``watch``, ``resync``); thread-safe."""
+        self._commands.put((kind, payload))
+
+    def _drain_commands(self) -> None:
+        while True:
+            try:
+                kind, payload = self._commands.get_nowait()
+            except queue.Empty:
+                return
+            if kind == "server":
+                self._server = payload
+                self.generation += 1
+                self._reset_state()
+                self._begin_load(hard=True)
+            elif kind == "live":
+                self.live = bool(payload)
+                if self.live:
+                    self.pending = 0
+                    self._last_pending_sent = -1
+            elif kind == "watch":
+                self._watched = tuple(payload)
+            elif kind == "resync":
+                self._begin_load(hard=False)
+
+    # -- the loop -----------------------------------------------------------------------------------
+
+    def run(self, stop: threading.Event, wake: threading.Event) -> None:
+        """The bridge thread's body; returns when ``stop`` is set."""
+        cpu0 = time.thread_time()
+        while not stop.is_set():
+            self._drain_commands()
+            busy = self.step()
+            now = clock()
+            self._maybe_emit(now)
+            self._maybe_status(now)
+            self.cpu_time = time.thread_time() - cpu0
+            if busy:
+                # More to copy (it piles up while the GUI applies the last frame, up to MAX_UPSERTS);
+                # a short wait lets the GUI thread take the GIL between slices.
+                timeout = 0.0005
+            elif self._has_output():
+                timeout = max(0.001, self._last_emit + FRAME - now) if self.acked else 0.05
+            else:
+                timeout = IDLE_POLL
+            wake.wait(timeout)
+            wake.clear()
+
+    def step(self) -> bool:
+        """Do one slice of work; True when more is waiting (a load in progress, a backlog of changes)."""
+        server = self._server
+        if server is None:
+            return False
+        self._drain_feed(server)
+        if self._load is not None:
+            self._load_some(server)
+            return self._load is not None and len(self._out_upserts) < MAX_UPSERTS
+        if not self.live:
+            return False
+        if self._resync_when_live is not None:
+            hard, self._resync_when_live = self._resync_when_live, None
+            self._begin_load(hard=hard)
+            return True
+        # Copy just in time: only when a frame can go out. Until then changes only mark names dirty,
+        # so a key written a hundred times between two frames is copied once.
+        due = self.acked and clock() - self._last_emit >= FRAME * 0.7
+        if not due:
+            return False
+        if (self._dirty or self._renames) and clock() >= self._retry_lock_at:
+            self._process_dirty(server)
+        self._rescan(server)
+        return bool(self._dirty) and clock() >= self._retry_lock_at and len(self._out_upserts) < MAX_UPSERTS
+
+    # -- reading the feed ---------------------------------------------------------------------------
+
+    def _drain_feed(self, server: Server) -> None:
+        state = server.state
+        if state.version == self._version:
+            return
+        changes = state.changes_since(self._version)
+        if not self.live and self._load is None:
+            self.pending += max(
+                len(changes.records), changes.version - self._version if changes.resync else 0
+            )
+        if changes.resync:
+            # A clear or a replacing restore resets the tree; falling behind the ring does not: a soft
+            # resync upserts everything and removes what is gone, so expansion and selection survive.
+            hard = any(r.op == "reset" for r in changes.records)
+            if not self.live and self._load is None:
+                self._resync_when_live = hard or bool(self._resync_when_live)
+                self._version = changes.version
+                return
+            self._begin_load(hard=hard)
+            return
+        for r in changes.records:
+            if r.op == "rename" and r.old_name:
+                self._renames.append((r.old_name, r.name))
+                self._dirty[fold(r.old_name)] = r.old_name
+            self._dirty[fold(r.name)] = r.name
+        self._version = changes.version
+
+    def _begin_load(self, *, hard: bool) -> None:
+        server = self._server
+        if server is None:
+            self._hard_pending = True
+            return
+        state = server.state
+        self._version = state.version
+        names = state.names()
+        self._load = names
+        self._load_pos = 0
+        self._dirty.clear()
+        self._renames.clear()
+        if hard:
+            self._hard_pending = True
+            self._shadow.clear()
+            self._containers.clear()
+            self._big.clear()
+            self._out_upserts.clear()
+            self._out_removed.clear()
+            self._out_renamed.clear()
+            self._load_seen = None
+        else:
+            self._load_seen = set()
+
+    def _load_some(self, server: Server) -> None:
+        assert self._load is not None
+        state = server.state
+        names = self._load
+        first = self._hard_pending and not self._out_upserts
+        deadline = clock() + STEP_TIME
+        limit = FIRST_SCREEN if first else MAX_UPSERTS
+        while self._load_pos < len(names) and len(self._out_upserts) < limit:
+            chunk = names[self._load_pos : self._load_pos + LOAD_CHUNK]
+            self._load_pos += len(chunk)
+            infos = [info for info in map(state.entry, chunk) if info is not None]
+            for snap in self._snapshot_all(server, infos, placeholders=True):
+                self._publish(snap)
+                if self._load_seen is not None:
+                    self._load_seen.add(snap.key)
+            if first and len(self._out_upserts) >= FIRST_SCREEN:
+                break
+            if clock() >= deadline:
+                break
+        if self._load_pos >= len(names):
+            if self._load_seen is not None:
+                for key in [k for k in self._shadow if k not in self._load_seen]:
+                    self._remove(key, self._shadow[key].name)
+            self._load = None
+            self._load_seen = None
+
+    # -- copying values -----------------------------------------------------------------------------
+
+    def _snapshot_all(
+        self, server: Server, infos: list[EntryInfo], *, placeholders: bool
+    ) -> list[EntrySnapshot]:
+        """Snapshots of ``infos`` in order. Containers are copied under one bounded lock try; if the
+        lock is busy they become Pending placeholders (``placeholders``) or go back to the dirty set."""
+        out: list[EntrySnapshot | None] = []
+        locked: list[int] = []
+        big: list[int] = []
+        for info in infos:
+            v = info.value
+            if type(v) in IMMUTABLE_TYPES:
+                out.append(EntrySnapshot(info.name, v, info.scope, info.version, info.time, info.thread))
+            else:
+                (big if fold(info.name) in self._big else locked).append(len(out))
+                out.append(None)
+        if locked:
+            lockable = server.lockable
+            got = clock() >= self._retry_lock_at and lockable.acquire(True, LOCK_TRY)
+            if got:
+                hold_until = clock() + LOCK_HOLD
+                try:
+                    for n, i in enumerate(locked):
+                        info = infos[i]
+                        if clock() > hold_until:
+                            # Out of hold time: the rest waits for the next slice.
+                            for j in locked[n:]:
+                                self._requeue(infos[j], out, j, placeholders)
+                            break
+                        try:
+                            value = freeze(info.value, [LOCK_BUDGET])
+                        except TooBig:
+                            self._big.add(fold(info.name))
+                            big.append(i)
+                            continue
+                        out[i] = EntrySnapshot(
+                            info.name, value, info.scope, info.version, info.time, info.thread
+                        )
+                finally:
+                    lockable.release()
+            else:
+                self._retry_lock_at = clock() + FRAME
+                for i in locked:
+                    self._requeue(infos[i], out, i, placeholders)
+        for i in big:
+            # Too big to copy under the lock: copied level by level (each level one GIL-atomic copy).
+            info = infos[i]
+            out[i] = EntrySnapshot(
+                info.name, freeze(info.value), info.scope, info.version, info.time, info.thread
+            )
+        return [s for s in out if s is not None]
+
+    def _requeue(self, info: EntryInfo, out: list[EntrySnapshot | None], i: int, placeholders: bool) -> None:
+        self._dirty[fold(info.name)] = info.name
+        if placeholders and fold(info.name) not in self._shadow:
+            out[i] = EntrySnapshot(
+                info.name, placeholder(info.value), info.scope, info.version, info.time, info.thread
+            )
+
+    def _publish(self, snap: EntrySnapshot) -> None:
+        key = snap.key
+        self._shadow[key] = snap
+        self._out_upserts[key] = snap
+        self._out_removed.pop(key, None)
+        if is_container(snap.value) or type(snap.value) is Pending:
+            self._containers[key] = None
+        else:
+            self._containers.pop(key, None)
+
+    def _remove(self, key: str, name: str) -> None:
+        if self._shadow.pop(key, None) is None and key not in self._out_upserts:
+            return
+        self._containers.pop(key, None)
+        self._big.discard(key)
+        self._out_upserts.pop(key, None)
+        self._out_removed[key] = name
+
+    def _process_dirty(self, server: Server) -> None:
+        state = server.state
+        for old, new in self._renames:
+            ok, nk = fold(old), fold(new)
+            if ok in self._shadow and (nk not in self._shadow or nk == ok) and state.entry(new) is not None:
+                if ok == nk or state.entry(old) is None:
+                    snap = self._shadow.pop(ok)
+                    self._shadow[nk] = snap._replace(name=new)
+                    if ok in self._containers:
+                        self._containers.pop(ok)
+                        self._containers[nk] = None
+                    if ok in self._big:
+                        self._big.discard(ok)
+                        self._big.add(nk)
+                    self._out_renamed.append((old, new))
+                    if ok != nk:
+                        self._dirty.pop(ok, None)
+        self._renames.clear()
+        deadline = clock() + STEP_TIME
+        while self._dirty and clock() < deadline and len(self._out_upserts) < MAX_UPSERTS:
+            batch: list[EntryInfo] = []
+            for key in list(self._dirty)[:LOAD_CHUNK]:
+                name = self._dirty.pop(key)
+                info = state.entry(name)
+                if info is None:
+                    self._remove(key, name)
+                else:
+                    batch.append(info)
+            for snap in self._snapshot_all(server, batch, placeholders=False):
+                old = self._shadow.get(snap.key)
+                if old is not None and old == snap:
+                    continue  # the same version and an equal copy: nothing to show
+                self._publish(snap)
+            if clock() < self._retry_lock_at:
+                break  # the lock is busy: what is left waits for the next frame
+
+    # -- rescanning for in-place mutations ----------------------------------------------------------
+
+    def _rescan(self, server: Server) -> None:
+        now = clock()
+        self._credit = min(0.05, self._credit + (now - self._rescan_at) * RESCAN_SHARE)
+        self._rescan_at = now
+        if self._credit <= 0 or not self._containers or now < self._retry_lock_at:
+            return
+        keys = self._rescan_candidates(now)
+        if not keys:
+            return
+        state = server.state
+        lockable = server.lockable
+        start = clock()
+        big: list[str] = []
+        if not lockable.acquire(True, LOCK_TRY):
+            self._retry_lock_at = clock() + FRAME
+            self._credit -= clock() - start
+            return
+        try:
+            hold_until = start + min(self._credit, LOCK_HOLD)
+            for key in keys:
+                if clock() > hold_until:
+                    break
+                if key in self._big:
+                    big.append(key)
+                    continue
+                self._rescan_one(state, key, [LOCK_BUDGET])
+        finally:
+            lockable.release()
+        for key in big[:1]:
+            # A huge value is compared outside the lock, one per turn; the bucket pays for it.
+            self._rescan_one(state, key, None)
+        self._credit -= clock() - start
+
+    def _rescan_candidates(self, now: float) -> list[str]:
+        picked: list[str] = []
+        for name in self._watched:
+            key = fold(name)
+            if key in self._containers and now - self._watch_checked.get(key, 0.0) >= WATCH_RECHECK:
+                self._watch_checked[key] = now
+                picked.append(key)
+        if self._rescan_pos >= len(self._rescan_order):
+            self._rescan_order = list(self._containers)
+            self._rescan_pos = 0
+        end = self._rescan_pos + 512
+        picked.extend(self._rescan_order[self._rescan_pos : end])
+        self._rescan_pos = end
+        return picked
+
+    def _rescan_one(self, state: Any, key: str, budget: list[int] | None) -> None:
+        snap = self._shadow.get(key)
+        if snap is None or key in self._dirty:
+            return
+        info = state.entry(snap.name)
+        if info is None or info.version != snap.version:
+            if info is None or key not in self._dirty:
+                self._dirty[key] = snap.name  # the feed will bring it; make sure it is looked at
+            return
+        try:
+            value = freeze(info.value, budget)
+        except TooBig:
+            self._big.add(key)
+            return
+        if type(snap.value) is Pending or not same_value(value, snap.value):
+            changed = type(snap.value) is not Pending
+            self._publish(
+                snap._replace(
+                    value=value,
+                    time=time.time() if changed else snap.time,
+                    thread=INPLACE_THREAD if changed else snap.thread,
+                )
+            )
+
+    # -- handing over -------------------------------------------------------------------------------
+
+    def _has_output(self) -> bool:
+        return bool(self._hard_pending or self._out_upserts or self._out_removed or self._out_renamed)
+
+    def _maybe_emit(self, now: float) -> None:
+        if not self.acked or not self._has_output():
+            return
+        loading = self._load is not None
+        if self._hard_pending:
+            if loading and not self._out_upserts:
+                return  # nothing copied yet: wait for the first screen rather than flash an empty tree
+        elif (not self.live and not loading) or now - self._last_emit < FRAME:
+            return
+        total = len(self._load) if self._load is not None else len(self._shadow)
+        progress = (self._load_pos, total) if self._load is not None else (total, total)
+        if self._hard_pending:
+            frame = Frame(tuple(self._out_upserts.values()), None, progress, self.generation)
+            self._hard_pending = False
+        else:
+            delta = StateDelta(
+                upserted=tuple(self._out_upserts.values()),
+                removed=tuple(self._out_removed.values()),
+                version=self._version,
+                renamed=tuple(self._out_renamed),
+                loading=loading,
+            )
+            frame = Frame(None, delta, progress, self.generation)
+        self._out_upserts = {}
+        self._out_removed = {}
+        self._out_renamed = []
+        self._last_emit = now
+        self.acked = False
+        self._emit_frame(frame)
+
+    def _maybe_status(self, now: float) -> None:
+        server = self._server
+        if server is None:
+            return
+        lock: LockStatus | None = None
+        rate: float | None = None
+        pending: int | None = None
+        if now >= self._next_lock_status:
+            self._next_lock_status = now + 0.2
+            lockable = server.lockable
+            holder = lockable.holder
+            key = (holder.thread, holder.since) if holder is not None else None
+            if key != self._last_holder or holder is not None or now - self._last_lock_emit > 1.0:
+                self._last_holder = key
+                self._last_lock_emit = now
+                lock = LockStatus(
+                    holder,
+                    lockable.waiting(),
+                    holder.held_for if holder is not None else 0.0,
+                    bridge_blocked=now < self._retry_lock_at,
+                )
+            if not self.live and self.pending != self._last_pending_sent:
+                self._last_pending_sent = self.pending
+                pending = self.pending
+        if now - self._rate_at >= 1.0:
+            version = server.state.version
+            if self._rate_at > 0:
+                rate = max(0, version - self._rate_version) / (now - self._rate_at)
+            self._rate_at, self._rate_version = now, version
+        if lock is not None or rate is not None or pending is not None:
+            self._emit_status(Status(lock, rate, pending))

@@ -1,0 +1,512 @@
+"""The central widget: the live state tree with Find, Live/Paused, typed editing and an inline message line."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from PySide6.QtCore import (
+    QEvent,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QPoint,
+    QRect,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import QAction, QKeyEvent, QKeySequence, QRegion, QUndoStack
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop_app.ui.bridge.edit_commands import EditFeedback, EditRunner
+from desktop_app.ui.bridge.entry_snapshot import LockStatus, StateDelta
+from desktop_app.ui.bridge.state_bridge import StateBridge
+from desktop_app.ui.tree.state_edit_actions import StateEditActions
+from desktop_app.ui.tree.state_filter import StateFilterModel
+from desktop_app.ui.tree.state_model import (
+    BY,
+    FADE,
+    FADE_STEPS,
+    NAME,
+    SCOPE,
+    TYPE,
+    UPDATED,
+    VALUE,
+    Node,
+    StateModel,
+)
+from desktop_app.ui.tree.state_model_chain import ModelChain
+from desktop_app.ui.tree.state_tree import StateTree
+from desktop_app.ui.tree.state_view_memory import ViewMemory
+from desktop_app.ui.tree.value_delegate import ValueDelegate
+
+COLUMN_WIDTHS = {NAME: 210, VALUE: 320, TYPE: 90, SCOPE: 90, UPDATED: 84, BY: 110}
+SORT_LIMIT = 50_000
+"""Above this many entries, header sorting is off: each comparison is a Python call, and sorting
+needs every entry shown (a root layout costs a few Python calls per shown row)."""
+MESSAGE_MS = 8000
+FADE_TICK_MS = int(FADE / FADE_STEPS * 1000)
+
+Path = tuple[Any, ...]
+
+
+class StateView(ViewMemory, QWidget):
+    """The shared state as a live tree: one row per entry, children for dicts/lists/tuples/sets.
+
+    Reads the engine only through ``bridge``; every edit is an undoable command on ``undo_stack``
+    that applies off the GUI thread.
+    """
+
+    selection_changed = Signal(object)
+    """The selected node's path tuple, or None."""
+
+    def __init__(self, bridge: StateBridge, undo_stack: QUndoStack, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("StateView")
+        self.bridge = bridge
+        self.undo_stack = undo_stack
+        self.model = StateModel(self)
+        self._expanded: set[Path] = set()
+        self._expanded_tops: set[str] = set()
+        self._auto_expanding = False
+        self._selected_path: Path | None = None
+        self.active_dialog: QWidget | None = None
+        self._paged_shown = 0
+        self.feedback = EditFeedback(self)
+        self.runner = EditRunner(bridge, undo_stack, self.feedback, self)
+        # Commands pushed elsewhere (the lead's ReplaceStateCommand) report here too.
+        bridge.edit_feedback = self.feedback
+
+        self.tree = StateTree(self)
+        self.tree.setObjectName("state_tree")
+        self.chain = ModelChain(self.model, self.tree, self)
+        self.tree.defer_ranges = True  # the tree shows the model itself: _on_delta repaints changed rows
+        self.tree.setUniformRowHeights(True)  # a million rows lay out in O(1)
+        self.tree.setAlternatingRowColors(True)
+        self.tree.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.tree.setEditTriggers(
+            QAbstractItemView.EditTrigger.EditKeyPressed | QAbstractItemView.EditTrigger.DoubleClicked
+        )
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tree.customContextMenuRequested.connect(self._context_menu)
+        self.delegate = ValueDelegate(self.tree)
+        self.delegate.name_checker = self._check_name
+        self.tree.setItemDelegate(self.delegate)
+        header = self.tree.header()
+        # Sorting is wired by hand (not setSortingEnabled): the sort proxy joins only while sorted.
+        header.setSectionsClickable(True)
+        header.setSortIndicatorShown(True)
+        header.setSortIndicatorClearable(True)
+        header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        header.sortIndicatorChanged.connect(self._on_sort_changed)
+        header.setStretchLastSection(True)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        for col, width in COLUMN_WIDTHS.items():
+            header.resizeSection(col, width)
+        self.tree.installEventFilter(self)
+
+        self.edit = StateEditActions(self)
+        self._make_view_actions()
+        self._make_layout()
+        self._connect()
+        self._on_selection()
+
+    # -- construction -----------------------------------------------------------------------------------
+
+    def _make_view_actions(self) -> None:
+        self.live_action = QAction("Live", self)
+        self.live_action.setObjectName("live")
+        self.live_action.setCheckable(True)
+        self.live_action.setChecked(self.bridge.live)
+        self.live_action.setShortcut(QKeySequence("F8"))
+        self.live_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.live_action.setStatusTip(
+            "Live: the tree follows the state. Paused: frozen, changes are counted (F8)"
+        )
+        self.live_action.toggled.connect(self.bridge.set_live)
+        self.expand_all_action = QAction("Expand all", self)
+        self.expand_all_action.setShortcut(QKeySequence("Ctrl+]"))
+        self.expand_all_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.expand_all_action.triggered.connect(lambda _c=False: self.expand_all())
+        self.collapse_all_action = QAction("Collapse all", self)
+        self.collapse_all_action.setShortcut(QKeySequence("Ctrl+["))
+        self.collapse_all_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.collapse_all_action.triggered.connect(lambda _c=False: self.collapse_all())
+        for act in (self.live_action, self.expand_all_action, self.collapse_all_action):
+            self.addAction(act)
+
+    def _make_layout(self) -> None:
+        top = QHBoxLayout()
+        top.setContentsMargins(4, 4, 4, 0)
+        self.live_button = QToolButton(self)
+        self.live_button.setObjectName("live_button")
+        self.live_button.setDefaultAction(self.live_action)
+        self.live_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.live_button.setMinimumWidth(90)
+        top.addWidget(self.live_button)
+        self.filter_edit = QLineEdit(self)
+        self.filter_edit.setObjectName("filter_edit")
+        self.filter_edit.setPlaceholderText("Find by name, path or value…  (Esc closes)")
+        self.filter_edit.setClearButtonEnabled(True)
+        self.filter_edit.setVisible(False)
+        self.filter_edit.installEventFilter(self)
+        top.addWidget(self.filter_edit, 1)
+        top.addStretch(0)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addLayout(top)
+        layout.addWidget(self.tree, 1)
+        bottom = QHBoxLayout()
+        bottom.setContentsMargins(6, 0, 6, 2)
+        self.message_label = QLabel(self)
+        self.message_label.setObjectName("message_label")
+        self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        bottom.addWidget(self.message_label, 1)
+        self.lock_label = QLabel(self)
+        self.lock_label.setObjectName("lock_label")
+        bottom.addWidget(self.lock_label)
+        layout.addLayout(bottom)
+        self._message_timer = QTimer(self)
+        self._message_timer.setSingleShot(True)
+        self._message_timer.timeout.connect(self._clear_message)
+        self._filter_timer = QTimer(self)
+        self._filter_timer.setSingleShot(True)
+        self._filter_timer.setInterval(250)
+        self._filter_timer.timeout.connect(self._apply_filter)
+        self._fade_timer = QTimer(self)
+        self._fade_timer.setInterval(FADE_TICK_MS)
+        self._last_delta = 0.0
+        self._fade_timer.timeout.connect(self._fade_tick)
+        self._watch_timer = QTimer(self)
+        self._watch_timer.setSingleShot(True)
+        self._watch_timer.setInterval(300)
+        self._watch_timer.timeout.connect(self._send_watched)
+        self._update_live_text()
+
+    def _connect(self) -> None:
+        b = self.bridge
+        b.entries_reset.connect(self._on_reset)
+        b.entries_changed.connect(self._on_delta)
+        b.lock_status.connect(self._on_lock_status)
+        b.live_changed.connect(self._on_live_changed)
+        b.pending_changed.connect(self._on_pending_changed)
+        b.load_progress.connect(self._on_progress)
+        self.filter_edit.textChanged.connect(lambda _t: self._filter_timer.start())
+        self.tree.expanded.connect(self._on_expanded)
+        self.tree.collapsed.connect(self._on_collapsed)
+        self.tree.selectionModel().selectionChanged.connect(self._on_selection_changed)
+        self.chain.swapped.connect(self._on_models_swapped)
+        self.tree.verticalScrollBar().valueChanged.connect(lambda _v: self._watch_timer.start())
+        self.model.rowsInserted.connect(self._on_rows_inserted)
+        self.model.modelReset.connect(lambda: self._watch_timer.start())
+        self.delegate.value_committed.connect(self._on_value_committed)
+        self.delegate.name_committed.connect(self._on_name_committed)
+        self.delegate.input_refused.connect(lambda m: self.show_message(m, error=True))
+        self.feedback.waiting.connect(self._on_edit_waiting)
+        self.feedback.settled.connect(self._on_edit_settled)
+        self.feedback.failed.connect(lambda m: self.show_message(m, error=True))
+        self.feedback.applied.connect(self._on_edit_applied)
+        # Bound methods (not lambdas) on objects that may outlive this view: Qt drops them with the view.
+        self.undo_stack.indexChanged.connect(self._on_undo_index)
+
+    def _on_undo_index(self, _index: int) -> None:
+        self._on_selection()
+
+    def _on_pending_changed(self, _count: int) -> None:
+        self._update_live_text()
+
+    def edit_actions(self) -> list[QAction]:
+        """For the Edit menu: add entry, add child, rename, remove, edit as JSON, change type, scopes, copy, find."""
+        return self.edit.actions()
+
+    def view_actions(self) -> list[QAction]:
+        """For the View menu: Live/Paused, expand all, collapse all."""
+        return [self.live_action, self.expand_all_action, self.collapse_all_action]
+
+    # -- index plumbing ---------------------------------------------------------------------------------
+
+    @property
+    def filter_model(self) -> StateFilterModel:
+        return self.chain.filter_model
+
+    def to_source(self, index: QModelIndex | QPersistentModelIndex) -> QModelIndex:
+        return self.chain.to_source(index)
+
+    def from_source(self, index: QModelIndex) -> QModelIndex:
+        return self.chain.from_source(index)
+
+    def node_of(self, index: QModelIndex | QPersistentModelIndex) -> Node | None:
+        return self.model.node_at(self.to_source(index))
+
+    def view_index(self, node: Node, column: int = 0) -> QModelIndex:
+        self.model.expose(node)
+        return self.from_source(self.model.index_of(node, column))
+
+    def widget(self) -> QWidget:
+        """The widget the edit actions attach to (``EditHost``)."""
+        return self
+
+    def selected_node(self) -> Node | None:
+        rows = self.tree.selectionModel().selectedRows()
+        index = rows[0] if rows else self.tree.currentIndex()
+        return self.node_of(index)
+
+    def select_path(self, path: Path) -> bool:
+        node = self.model.node_for_path(path)
+        if node is None:
+            return False
+        index = self.view_index(node)
+        if not index.isValid():
+            return False
+        parent = index.parent()
+        while parent.isValid():
+            self.tree.expand(parent)
+            parent = parent.parent()
+        self.tree.setCurrentIndex(index)
+        self.tree.scrollTo(index)
+        return True
+
+    def edit_cell(self, node: Node, column: int) -> None:
+        index = self.view_index(node, column)
+        if index.isValid():
+            self.tree.setCurrentIndex(index)
+            self.tree.edit(index)
+
+    # -- bridge data ------------------------------------------------------------------------------------
+
+    def _on_reset(self, snapshots: tuple[Any, ...]) -> None:
+        selected = self._selected_path
+        self.model.reset_entries(snapshots)
+        self._update_sorting()
+        self._restore_expanded()
+        if selected is not None:
+            self.select_path(selected)
+
+    def _on_delta(self, delta: StateDelta) -> None:
+        self.model.apply_delta(delta)
+        self._last_delta = time.monotonic()
+        if self.tree.defer_ranges:
+            self._repaint_rows(self.model.changed_nodes)
+        if delta.loading or len(delta.upserted) > 1000:
+            self._update_sorting()
+        if self.model.fading() and not self._fade_timer.isActive():
+            self._fade_timer.start()
+
+    def _repaint_rows(self, nodes: list[Node]) -> None:
+        """Repaint just the changed rows that are on screen (the tree shows the model directly)."""
+        viewport = self.tree.viewport()
+        first = self.tree.indexAt(QPoint(1, 1))
+        last = self.tree.indexAt(QPoint(1, max(1, viewport.height() - 2)))
+        if not first.isValid():
+            return
+        lo = self._top_row(first)
+        hi = self._top_row(last) if last.isValid() else self.model.entry_count() - 1
+        region = QRegion()
+        width = viewport.width()
+        for node in nodes:
+            top = node.top()
+            row = self.model.row_of(top)
+            if lo <= row <= hi:
+                rect = self.tree.visualRect(self.model.index_of(node))
+                if rect.isValid():
+                    region += QRect(0, rect.top(), width, rect.height())
+        if not region.isEmpty():
+            self.tree.schedule_region(region)
+
+    @staticmethod
+    def _top_row(index: QModelIndex) -> int:
+        while index.parent().isValid():
+            index = index.parent()
+        return index.row()
+
+    def _on_progress(self, done: int, total: int) -> None:
+        if done < total:
+            self.show_message(f"Loading {done:,} of {total:,} entries…", timeout=0)
+        elif self.message_label.property("loading"):
+            shown = self.model.shown_count()
+            more = f"; showing {shown:,}, scroll down for more" if shown < total else ""
+            self.show_message(f"Loaded {total:,} entries{more}.")
+        self.message_label.setProperty("loading", done < total)
+
+    def _fade_tick(self) -> None:
+        # While deltas keep coming, their own repaints redraw the changed rows: a full repaint per
+        # fade step would only add cost. The fade completes once the changes stop.
+        if time.monotonic() - self._last_delta >= FADE_TICK_MS / 1000:
+            self.tree.schedule_repaint()
+        if not self.model.fading():
+            self._fade_timer.stop()
+
+    def _update_sorting(self) -> None:
+        big = self.model.entry_count() > SORT_LIMIT
+        header = self.tree.header()
+        if big and self.chain.sorting:
+            header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)  # -> _on_sort_changed: unsorted
+        header.setToolTip(
+            f"Sorting is off above {SORT_LIMIT:,} entries (rows keep the state's order)." if big else ""
+        )
+
+    def _on_sort_changed(self, column: int, order: Qt.SortOrder) -> None:
+        if column >= 0 and self.model.entry_count() > SORT_LIMIT:
+            self.show_message(
+                f"Sorting is off above {SORT_LIMIT:,} entries: each comparison is a Python call.", error=True
+            )
+            QTimer.singleShot(0, lambda: self.tree.header().setSortIndicator(-1, Qt.SortOrder.AscendingOrder))
+            return
+        if column >= 0 and not self.chain.sorting:
+            self._paged_shown = self.model.shown_count()
+            self.model.show_all()  # a sort orders every entry, not just the first page
+        self.chain.set_sort(column, order)
+        if column < 0 and not self.chain.filtering:
+            self.model.limit_shown(self._paged_shown)
+
+    def _on_models_swapped(self) -> None:
+        self.tree.defer_ranges = self.tree.model() is self.model
+        self.tree.selectionModel().selectionChanged.connect(self._on_selection_changed)
+        self._restore_expanded()
+        if self._selected_path is not None:
+            self.select_path(self._selected_path)
+        else:
+            self._on_selection()
+
+    def _on_lock_status(self, status: LockStatus) -> None:
+        holder = status.holder
+        if holder is not None and status.held_for >= 0.5:
+            waiting = f" — {len(status.waiting)} waiting" if status.waiting else ""
+            self.lock_label.setText(
+                f"⏳ global lock held by {holder.thread} for {status.held_for:.1f} s{waiting}"
+            )
+            self.lock_label.setToolTip(
+                f"held at {holder.site}\nEdits wait for it (Esc cancels a waiting edit)."
+            )
+        else:
+            self.lock_label.clear()
+            self.lock_label.setToolTip("")
+
+    # -- live / paused ----------------------------------------------------------------------------------
+
+    def _on_live_changed(self, live: bool) -> None:
+        if self.live_action.isChecked() != live:
+            self.live_action.setChecked(live)
+        self._update_live_text()
+
+    def _update_live_text(self) -> None:
+        if self.bridge.live:
+            self.live_action.setText("● Live")
+            self.live_action.setToolTip("Live: the tree follows the state. Click (F8) to pause.")
+        else:
+            n = self.bridge.pending
+            self.live_action.setText(f"❚❚ Paused — {n:,} change{'s' if n != 1 else ''}")
+            self.live_action.setToolTip("Paused: the tree is frozen. Click (F8) to catch up.")
+
+    # -- editing ----------------------------------------------------------------------------------------
+
+    def _check_name(self, index: QModelIndex | QPersistentModelIndex, text: str) -> str | None:
+        node = self.node_of(index)
+        return self.edit.check_name(node, text) if node is not None else "This row is gone."
+
+    def _on_value_committed(self, index: QPersistentModelIndex, value: Any) -> None:
+        node = self.node_of(index)
+        if node is not None:
+            self.edit.commit_value(node, value)
+
+    def _on_name_committed(self, index: QPersistentModelIndex, text: str) -> None:
+        node = self.node_of(index)
+        if node is not None:
+            self.edit.commit_name(node, text)
+
+    def _on_edit_waiting(self, path: Path | None, text: str) -> None:
+        if path is not None:
+            self.model.set_status(path, text)
+        self.show_message(f"{text.capitalize()}. Press Esc to cancel.", error=False, timeout=0)
+
+    def _on_edit_settled(self, path: Path | None) -> None:
+        if path is not None:
+            self.model.set_status(path, None)
+        if not self.runner.in_flight and self.message_label.text().startswith("Waiting for lock"):
+            self._clear_message()
+
+    def _on_edit_applied(self, text: str) -> None:
+        if self.bridge.live:
+            self.show_message(f"Done: {text}")
+        else:
+            self.show_message(f"Done: {text}. Paused: the tree shows it when you go Live.")
+
+    def cancel_waiting_edits(self) -> bool:
+        cancelled = self.runner.cancel_waiting()
+        if cancelled:
+            self.model.clear_statuses()
+        return bool(cancelled)
+
+    # -- messages -------------------------------------------------------------------------------------------
+
+    def show_message(self, text: str, *, error: bool = False, timeout: int = MESSAGE_MS) -> None:
+        """A line under the tree for inline feedback (refused input, waiting edits, copies)."""
+        self.message_label.setText(("⚠ " if error else "") + text)
+        self.message_label.setProperty("error", error)
+        self.message_label.setStyleSheet("color: #c62828;" if error else "")
+        if timeout:
+            self._message_timer.start(timeout)
+        else:
+            self._message_timer.stop()
+
+    def message_text(self) -> str:
+        return self.message_label.text()
+
+    def _clear_message(self) -> None:
+        self.message_label.clear()
+        self.message_label.setStyleSheet("")
+
+    # -- events -------------------------------------------------------------------------------------------
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
+            key = event.key()
+            if watched is self.filter_edit and key == Qt.Key.Key_Escape:
+                self.hide_filter()
+                return True
+            if watched is self.filter_edit and key in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Down):
+                self._apply_filter()
+                self.tree.setFocus()
+                return True
+            if watched is self.tree and key == Qt.Key.Key_Escape:
+                if self.cancel_waiting_edits():
+                    return True
+                if self.filter_edit.isVisible():
+                    self.hide_filter()
+                    return True
+            if (
+                watched is self.tree
+                and key == Qt.Key.Key_F2
+                and self.tree.state() != QAbstractItemView.State.EditingState
+            ):
+                index = self.tree.currentIndex()
+                if index.isValid() and not (index.flags() & Qt.ItemFlag.ItemIsEditable):
+                    node = self.node_of(index)
+                    if node is not None:
+                        self.edit.edit_value(node)
+                        return True
+        return super().eventFilter(watched, event)
+
+    def _context_menu(self, pos: Any) -> None:
+        menu = QMenu(self)
+        for act in self.edit_actions()[:-1]:
+            menu.addAction(act)
+            if act in (self.edit.edit_scopes, self.edit.remove):
+                menu.addSeparator()
+        menu.addSeparator()
+        for act in self.view_actions():
+            menu.addAction(act)
+        menu.popup(self.tree.viewport().mapToGlobal(pos))
