@@ -26,7 +26,9 @@ def _gui_parser() -> argparse.ArgumentParser:
         description="Shared State Studio: watch and edit a live shared state. "
         f"Subcommands: {', '.join(SUBCOMMANDS)} (state-studio SUBCOMMAND --help).",
     )
-    p.add_argument("script", nargs="?", help="server script defining setup(server) (default: the built-in demo)")
+    p.add_argument(
+        "script", nargs="?", help="server script (a .py file defining setup(server)); default: the built-in demo"
+    )
     p.add_argument("--version", action="version", version=f"state-studio {__version__}")
     p.add_argument(
         "--self-test",
@@ -40,20 +42,20 @@ def _sub_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="state-studio")
     sub = p.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a server script")
-    run.add_argument("script", help="server script defining setup(server)")
+    run.add_argument("script", help="server script: a .py file defining setup(server)")
     run.add_argument("--headless", action="store_true", help="without a window, until Ctrl+C or SIGTERM")
     run.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
     ins = sub.add_parser("inspect", help="describe a state file: format, entries, scopes, sizes, a short tree")
-    ins.add_argument("file")
+    ins.add_argument("file", help="state file to describe (pode, pode-v2 or pre-scope format)")
     ins.add_argument("--depth", type=int, default=2, help="tree depth to show (default 2)")
     d = sub.add_parser("diff", help="added / removed / changed key paths between two state files")
-    d.add_argument("a")
-    d.add_argument("b")
+    d.add_argument("a", help="the older state file")
+    d.add_argument("b", help="the newer state file (changes read as A -> B)")
     c = sub.add_parser("convert", help="rewrite a state file in another format")
-    c.add_argument("input")
-    c.add_argument("output")
-    c.add_argument("--format", choices=["pode", "pode-v2"], required=True)
-    c.add_argument("--compress", action="store_true")
+    c.add_argument("input", help="state file to read (any format inspect reads)")
+    c.add_argument("output", help="file to write (replaced atomically)")
+    c.add_argument("--format", choices=["pode", "pode-v2"], required=True, help="format to write")
+    c.add_argument("--compress", action="store_true", help="no indentation (smaller file)")
     return p
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import signal
@@ -115,3 +116,21 @@ def test_run_headless_bad_script(tmp_path: Path) -> None:
     r = subprocess.run([*CLI, "run", str(script), "--headless"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and "broken.py:2" in r.stderr and "nope" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_every_positional_argument_has_help() -> None:
+    from desktop_app.cli import _gui_parser, _sub_parser
+
+    def positionals(parser: argparse.ArgumentParser) -> list[argparse.Action]:
+        found = []
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub in action.choices.values():
+                    found += positionals(sub)
+            elif not action.option_strings:
+                found.append(action)
+        return found
+
+    actions = positionals(_gui_parser()) + positionals(_sub_parser())
+    assert len(actions) >= 7  # script; run script; inspect file; diff a b; convert input output
+    assert [a.dest for a in actions if not a.help] == []
