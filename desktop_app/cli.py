@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import logging
+import os
 import signal
 import sys
 import threading
@@ -66,6 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             ns = _sub_parser().parse_args(args)
             handler = {"run": _run, "inspect": _inspect, "diff": _diff, "convert": _convert}[ns.command]
             return handler(ns)
+        if args:
+            _refuse_misspelt_subcommand(args[0])
         ns = _gui_parser().parse_args(args)
         from desktop_app.ui.app import run_gui
 
@@ -75,6 +79,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def _refuse_misspelt_subcommand(word: str) -> None:
+    """``state-studio inpect f.json`` would otherwise open the GUI parser and fail on ``f.json``."""
+    if word.startswith("-") or "." in word or os.sep in word or Path(word).exists():
+        return  # an option or a script's path
+    close = difflib.get_close_matches(word, SUBCOMMANDS, n=1)
+    if close:
+        raise _Fail(f"unknown command {word!r}; did you mean {close[0]!r}? (state-studio --help lists them)")
 
 
 # -- run --------------------------------------------------------------------------------------------

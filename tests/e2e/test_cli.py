@@ -15,6 +15,7 @@ import pytest
 from desktop_app.cli import main
 
 CLI = [sys.executable, "-m", "desktop_app"]
+DEMO = Path(__file__).resolve().parents[2] / "resources" / "demo" / "server.py"
 
 
 def _pode_file(path: Path, data: dict[str, object]) -> Path:
@@ -134,3 +135,17 @@ def test_every_positional_argument_has_help() -> None:
     actions = positionals(_gui_parser()) + positionals(_sub_parser())
     assert len(actions) >= 7  # script; run script; inspect file; diff a b; convert input output
     assert [a.dest for a in actions if not a.help] == []
+
+
+def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=60, env=env)
+
+
+def test_misspelt_subcommand_suggests_the_right_one(tmp_path: Path) -> None:
+    f = _pode_file(tmp_path / "f.json", {"a": 1})
+    r = _cli("inpect", str(f))
+    assert r.returncode == 2
+    assert "did you mean 'inspect'?" in r.stderr and "unrecognized arguments" not in r.stderr
+    assert r.stderr.count("\n") == 1
+    r = _cli("dif")
+    assert r.returncode == 2 and "did you mean 'diff'?" in r.stderr
