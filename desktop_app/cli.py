@@ -71,6 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args:
             _refuse_misspelt_subcommand(args[0])
         ns = _gui_parser().parse_args(args)
+        if ns.script is not None:
+            _check_script(ns.script)
         from desktop_app.ui.app import run_gui
 
         return run_gui(script=ns.script, self_test=ns.self_test)
@@ -90,6 +92,14 @@ def _refuse_misspelt_subcommand(word: str) -> None:
         raise _Fail(f"unknown command {word!r}; did you mean {close[0]!r}? (state-studio --help lists them)")
 
 
+def _check_script(script: str) -> None:
+    path = Path(script).expanduser()
+    if path.is_dir():
+        inside = path / "server.py"
+        hint = f"did you mean {inside}?" if inside.is_file() else "give the .py file that defines setup(server)"
+        raise _Fail(f"{script}: is a folder; {hint}")
+
+
 # -- run --------------------------------------------------------------------------------------------
 
 
@@ -102,6 +112,7 @@ def _run(ns: argparse.Namespace) -> int:
         format="%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    _check_script(ns.script)
     if not ns.headless:
         from desktop_app.ui.app import run_gui
 

@@ -149,3 +149,15 @@ def test_misspelt_subcommand_suggests_the_right_one(tmp_path: Path) -> None:
     assert r.stderr.count("\n") == 1
     r = _cli("dif")
     assert r.returncode == 2 and "did you mean 'diff'?" in r.stderr
+
+
+@pytest.mark.parametrize("command", [["run", "{dir}", "--headless"], ["run", "{dir}"], ["{dir}"]])
+def test_a_folder_as_script_says_it_is_a_folder(tmp_path: Path, command: list[str]) -> None:
+    args = [c.format(dir=tmp_path) for c in command]
+    r = _cli(*args)
+    assert r.returncode == 2 and "is a folder" in r.stderr and "no such" not in r.stderr
+    assert "server.py" not in r.stderr
+    (tmp_path / "server.py").write_text("def setup(server):\n    pass\n")
+    r = _cli(*args)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1
+    assert f"is a folder; did you mean {tmp_path / 'server.py'}?" in r.stderr
