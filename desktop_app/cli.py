@@ -73,6 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         ns = _gui_parser().parse_args(args)
         if ns.script is not None:
             _check_script(ns.script)
+        if not ns.self_test:  # the self-test runs offscreen
+            _require_display()
         from desktop_app.ui.app import run_gui
 
         return run_gui(script=ns.script, self_test=ns.self_test)
@@ -100,6 +102,19 @@ def _check_script(script: str) -> None:
         raise _Fail(f"{script}: is a folder; {hint}")
 
 
+def _require_display() -> None:
+    """Qt aborts the process (with lines about libxcb-cursor0) when xcb has no display: say so first."""
+    if not sys.platform.startswith("linux") or os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return
+    # QT_QPA_PLATFORM may list fallbacks ("wayland;xcb") and options ("xcb:foo=bar").
+    platforms = [p.split(":")[0] for p in os.environ.get("QT_QPA_PLATFORM", "").split(";") if p]
+    if all(p == "xcb" or p.startswith("wayland") for p in platforms):
+        raise _Fail(
+            "no display (neither DISPLAY nor WAYLAND_DISPLAY is set): run without a window with "
+            "`state-studio run SCRIPT --headless`, or in a virtual display with `xvfb-run -a state-studio`"
+        )
+
+
 # -- run --------------------------------------------------------------------------------------------
 
 
@@ -114,6 +129,7 @@ def _run(ns: argparse.Namespace) -> int:
     )
     _check_script(ns.script)
     if not ns.headless:
+        _require_display()
         from desktop_app.ui.app import run_gui
 
         return run_gui(script=ns.script)

@@ -161,3 +161,15 @@ def test_a_folder_as_script_says_it_is_a_folder(tmp_path: Path, command: list[st
     r = _cli(*args)
     assert r.returncode == 2 and r.stderr.count("\n") == 1
     assert f"is a folder; did you mean {tmp_path / 'server.py'}?" in r.stderr
+
+
+def test_gui_without_a_display_says_so_in_one_line(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    for args in ([], ["run", str(DEMO)]):
+        r = _cli(*args, env=env)
+        assert r.returncode == 2, r.stderr
+        assert r.stderr.count("\n") == 1, r.stderr
+        assert "no display" in r.stderr and "--headless" in r.stderr and "xvfb-run -a state-studio" in r.stderr
+    env["QT_QPA_PLATFORM"] = "xcb"
+    r = _cli(env=env)
+    assert r.returncode == 2 and "no display" in r.stderr
