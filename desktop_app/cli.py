@@ -145,12 +145,7 @@ def _run(ns: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    server.start()
-    for ep in server.endpoints:
-        if ep.error:
-            logging.getLogger("state-studio").error("%s", ep.error)
-        else:
-            print(f"listening on {ep.url}", file=sys.stderr, flush=True)
+    server.start()  # logs "listening on URL" (or why it cannot) for each endpoint
     try:
         while not done.wait(0.5):
             pass

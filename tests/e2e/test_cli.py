@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -92,8 +93,10 @@ def test_run_headless_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     try:
         assert proc.stderr is not None
         url = None
+        seen = []
         for line in proc.stderr:
-            if line.startswith("listening on "):
+            seen.append(line)
+            if "listening on " in line:
                 url = line.split()[-1]
                 break
         assert url and url.startswith("http://127.0.0.1:")
@@ -105,6 +108,7 @@ def test_run_headless_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
         rest = proc.stderr.read()
         assert proc.wait(timeout=15) == 0
         assert "Traceback" not in rest and "SIGTERM received" in rest
+        assert "".join([*seen, rest]).count("listening on") == 1  # once, not a log line plus a print
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -173,3 +177,32 @@ def test_gui_without_a_display_says_so_in_one_line(tmp_path: Path) -> None:
     env["QT_QPA_PLATFORM"] = "xcb"
     r = _cli(env=env)
     assert r.returncode == 2 and "no display" in r.stderr
+
+
+def test_run_headless_reports_a_busy_port_once(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        script = tmp_path / "srv.py"
+        script.write_text(f"def setup(server):\n    server.add_endpoint('127.0.0.1', {port})\n")
+        proc = subprocess.Popen(
+            [*CLI, "run", str(script), "--headless"],
+            stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )  # fmt: skip
+        try:
+            assert proc.stderr is not None
+            seen = []
+            for line in proc.stderr:  # the server keeps running without its endpoint
+                seen.append(line)
+                if "server started" in line:
+                    break
+            proc.send_signal(signal.SIGTERM)
+            seen.append(proc.stderr.read())
+            assert proc.wait(timeout=15) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    text = "".join(seen)
+    assert text.count(f"cannot listen on 127.0.0.1:{port}") == 1, text
