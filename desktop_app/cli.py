@@ -11,11 +11,19 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from desktop_app import __version__
+from desktop_app.value_json import dumps, plain, preview
+
+if TYPE_CHECKING:
+    from desktop_app.engine.diff import Change
 
 SUBCOMMANDS = ("run", "inspect", "diff", "convert")
+DIFF_EXIT_STATUS = """exit status:
+  0  the files hold the same entries and values (scopes are not compared)
+  1  they differ
+  2  error: a file is missing or is not a state file, or bad arguments"""
 
 
 class _Fail(Exception):
@@ -50,9 +58,17 @@ def _sub_parser() -> argparse.ArgumentParser:
     ins = sub.add_parser("inspect", help="describe a state file: format, entries, scopes, sizes, a short tree")
     ins.add_argument("file", help="state file to describe (pode, pode-v2 or pre-scope format)")
     ins.add_argument("--depth", type=int, default=2, help="tree depth to show (default 2)")
-    d = sub.add_parser("diff", help="added / removed / changed key paths between two state files")
-    d.add_argument("a", help="the older state file")
-    d.add_argument("b", help="the newer state file (changes read as A -> B)")
+    d = sub.add_parser(
+        "diff",
+        help="added / removed / changed key paths between two state files",
+        description="Added (+), removed (-) and changed (~) key paths between two state files, "
+        "values shown as JSON.",
+        epilog=DIFF_EXIT_STATUS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    d.add_argument("a", metavar="A", help="the older state file")
+    d.add_argument("b", metavar="B", help="the newer state file (changes read as A -> B)")
+    d.add_argument("--json", action="store_true", help="one JSON document: {a, b, same, changes: [...]}")
     c = sub.add_parser("convert", help="rewrite a state file in another format")
     c.add_argument("input", help="state file to read (any format inspect reads)")
     c.add_argument("output", help="file to write (replaced atomically)")
@@ -237,15 +253,39 @@ def _diff(ns: argparse.Namespace) -> int:
     a = {k: v for k, (v, _) in _load(ns.a).entries.items()}
     b = {k: v for k, (v, _) in _load(ns.b).entries.items()}
     changes = diff_states(a, b)
-    marks = {"added": "+", "removed": "-", "changed": "~"}
-    for c in changes:
-        if c.kind == "changed":
-            print(f"~ {c.text_path}: {_preview(c.old, 40)} -> {_preview(c.new, 40)}")
-        elif c.kind == "added":
-            print(f"+ {c.text_path}: {_preview(c.new, 60)}")
-        else:
-            print(f"{marks[c.kind]} {c.text_path}")
+    if ns.json:
+        _diff_json(ns.a, ns.b, changes)
+    else:
+        for c in changes:
+            sys.stdout.write(_diff_line(c) + "\n")
     return 1 if changes else 0
+
+
+def _diff_line(c: Change) -> str:
+    if c.kind == "removed":
+        return f"- {c.text_path}"
+    if c.kind == "added":
+        return f"+ {c.text_path}: {preview(c.new, 60)}"
+    old, new = preview(c.old, 40), preview(c.new, 40)
+    if old == new:  # 1 and Decimal("1"), a datetime and its ISO string: the types are the change
+        old, new = f"{old} ({type(c.old).__name__})", f"{new} ({type(c.new).__name__})"
+    return f"~ {c.text_path}: {old} -> {new}"
+
+
+def _diff_json(a: str, b: str, changes: list[Change]) -> None:
+    # Written change by change, so a diff of a big state never holds its whole JSON text.
+    head = dumps({"a": a, "b": b, "same": not changes})
+    sys.stdout.write(head[:-1] + ',"changes":[')
+    for i, c in enumerate(changes):
+        record: dict[str, Any] = {"kind": c.kind, "path": plain(list(c.path)), "text_path": c.text_path}
+        if c.kind != "added":
+            record["old"] = plain(c.old)
+        if c.kind != "removed":
+            record["new"] = plain(c.new)
+        if c.kind == "changed" and type(c.old) is not type(c.new):
+            record["old_type"], record["new_type"] = type(c.old).__name__, type(c.new).__name__
+        sys.stdout.write(("," if i else "") + "\n" + dumps(record))
+    sys.stdout.write("\n]}\n" if changes else "]}\n")
 
 
 def _convert(ns: argparse.Namespace) -> int:

@@ -206,3 +206,75 @@ def test_run_headless_reports_a_busy_port_once(tmp_path: Path) -> None:
                 proc.wait()
     text = "".join(seen)
     assert text.count(f"cannot listen on 127.0.0.1:{port}") == 1, text
+
+
+def _v2_file(path: Path, entries: dict[str, object]) -> Path:
+    from desktop_app.engine import persistence
+
+    path.write_bytes(persistence.encode({k: (v, []) for k, v in entries.items()}, format="pode-v2"))
+    return path
+
+
+def test_diff_prints_values_as_json(tmp_path: Path) -> None:
+    a = _pode_file(tmp_path / "a.json", {"s": "hello", "h": {"values": [1]}, "f": False, "n": None, "gone": 1})
+    b = _pode_file(tmp_path / "b.json", {"s": "bye", "h": {"values": [1, 2]}, "f": True, "n": 0, "x": {"k": [None]}})
+    r = _cli("diff", str(a), str(b))
+    assert r.returncode == 1, r.stderr
+    lines = r.stdout.splitlines()
+    assert '~ s: "hello" -> "bye"' in lines
+    assert "~ f: false -> true" in lines and "~ n: null -> 0" in lines
+    assert '+ h["values"][1]: 2' in lines and '+ x: {"k": [null]}' in lines and "- gone" in lines
+    assert "'" not in r.stdout and "None" not in r.stdout and "True" not in r.stdout
+
+
+def test_diff_json_output(tmp_path: Path) -> None:
+    a = _pode_file(tmp_path / "a.json", {"s": "hello", "gone": [1], "same": 1})
+    b = _pode_file(tmp_path / "b.json", {"s": "bye", "new": {"k": True}, "same": 1})
+    r = _cli("diff", str(a), str(b), "--json")
+    assert r.returncode == 1, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["same"] is False and doc["a"] == str(a) and doc["b"] == str(b)
+    assert doc["changes"] == [
+        {"kind": "changed", "path": ["s"], "text_path": "s", "old": "hello", "new": "bye"},
+        {"kind": "removed", "path": ["gone"], "text_path": "gone", "old": [1]},
+        {"kind": "added", "path": ["new"], "text_path": "new", "new": {"k": True}},
+    ]
+    r = _cli("diff", str(a), str(a), "--json")
+    assert r.returncode == 0 and json.loads(r.stdout) == {"a": str(a), "b": str(a), "same": True, "changes": []}
+    r = _cli("diff", str(a), str(tmp_path / "nope.json"), "--json")
+    assert r.returncode == 2 and r.stdout == "" and "no such file" in r.stderr
+
+
+def test_diff_help_documents_exit_codes() -> None:
+    r = _cli("diff", "--help")
+    assert r.returncode == 0
+    text = " ".join(r.stdout.split())
+    assert "0 " in text and "1 " in text and "2 " in text and "exit status" in text.lower()
+    assert "--json" in text
+
+
+def test_diff_of_v2_values_is_readable(tmp_path: Path) -> None:
+    import datetime as dt
+    import uuid
+    from decimal import Decimal
+
+    when = dt.datetime(2024, 5, 1, 12, 30, tzinfo=dt.UTC)
+    a = _v2_file(tmp_path / "a.json", {"t": when, "id": uuid.UUID(int=1), "p": Decimal("1.10"), "tags": {"x"},
+                                        "d": dt.timedelta(hours=1), "nan": 1.0, "i": 1})  # fmt: skip
+    b = _v2_file(tmp_path / "b.json", {"t": when + dt.timedelta(days=1), "id": uuid.UUID(int=2), "p": Decimal("1.20"),
+                                        "tags": {"x", "y"}, "d": dt.timedelta(hours=2), "nan": float("nan"),
+                                        "i": Decimal("1")})  # fmt: skip
+    r = _cli("diff", str(a), str(b))
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+    lines = r.stdout.splitlines()
+    assert '~ t: "2024-05-01T12:30:00+00:00" -> "2024-05-02T12:30:00+00:00"' in lines
+    assert '~ id: "00000000-0000-0000-0000-000000000001" -> "00000000-0000-0000-0000-000000000002"' in lines
+    assert "~ p: 1.10 -> 1.20" in lines and '~ tags: ["x"] -> ["x", "y"]' in lines
+    assert '~ d: "1:00:00" -> "2:00:00"' in lines and "~ nan: 1.0 -> NaN" in lines
+    assert "~ i: 1 (int) -> 1 (Decimal)" in lines  # same text, different types: say which
+    r = _cli("diff", str(a), str(b), "--json")
+    assert r.returncode == 1, r.stderr
+    changes = {c["text_path"]: c for c in json.loads(r.stdout)["changes"]}
+    assert changes["t"]["new"] == "2024-05-02T12:30:00+00:00" and changes["p"]["new"] == "1.20"
+    assert changes["tags"]["new"] == ["x", "y"] and changes["nan"]["new"] == "NaN"
+    assert changes["i"]["old_type"] == "int" and changes["i"]["new_type"] == "Decimal"
