@@ -19,7 +19,10 @@ import pytest
 TEST_HOME = Path(tempfile.mkdtemp(prefix="state-studio-tests-")).resolve()
 atexit.register(shutil.rmtree, TEST_HOME, ignore_errors=True)
 # Tools that find their set-up through HOME keep finding it (pip's package index, pyenv's Pythons).
-for _name, _path in (("PIP_CONFIG_FILE", Path.home() / ".config/pip/pip.conf"), ("PYENV_ROOT", Path.home() / ".pyenv")):
+for _name, _path in (
+    ("PIP_CONFIG_FILE", Path.home() / ".config/pip/pip.conf"),
+    ("PYENV_ROOT", Path.home() / ".pyenv"),
+):
     if _name not in os.environ and _path.exists():
         os.environ[_name] = str(_path)
 for _name, _sub in (
