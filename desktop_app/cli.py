@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from desktop_app import __version__
-from desktop_app.value_json import dumps, plain, preview
+from desktop_app.value_json import dumps, plain, preview, to_json
 
 if TYPE_CHECKING:
     from desktop_app.engine.diff import Change
@@ -37,7 +37,10 @@ def _gui_parser() -> argparse.ArgumentParser:
         f"Subcommands: {', '.join(SUBCOMMANDS)} (state-studio SUBCOMMAND --help).",
     )
     p.add_argument(
-        "script", nargs="?", help="server script (a .py file defining setup(server)); default: the built-in demo"
+        "script",
+        nargs="?",
+        metavar="SCRIPT",
+        help="server script (a .py file defining setup(server)); default: the built-in demo",
     )
     p.add_argument("--version", action="version", version=f"state-studio {__version__}")
     p.add_argument(
@@ -52,12 +55,33 @@ def _sub_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="state-studio")
     sub = p.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a server script")
-    run.add_argument("script", help="server script: a .py file defining setup(server)")
+    run.add_argument("script", metavar="SCRIPT", help="server script: a .py file defining setup(server)")
     run.add_argument("--headless", action="store_true", help="without a window, until Ctrl+C or SIGTERM")
     run.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
-    ins = sub.add_parser("inspect", help="describe a state file: format, entries, scopes, sizes, a short tree")
-    ins.add_argument("file", help="state file to describe (pode, pode-v2 or pre-scope format)")
-    ins.add_argument("--depth", type=int, default=2, help="tree depth to show (default 2)")
+    ins = sub.add_parser(
+        "inspect",
+        help="describe a state file: format, entries, types, scopes, sizes, the first entries as a tree",
+        description="Describe a state file: totals, then the first entries as a short tree. The output "
+        "stays short however big the file is; --all lists everything.",
+    )
+    ins.add_argument(
+        "file", metavar="FILE", help="state file to describe (pode, pode-v2 or pre-scope format)"
+    )
+    ins.add_argument(
+        "--all", action="store_true", help="every entry and every item, not the first 10 of each"
+    )
+    ins.add_argument(
+        "--depth",
+        type=int,
+        default=2,
+        metavar="N",
+        help="levels of each entry's tree to show (default 2; 0: none)",
+    )
+    ins.add_argument(
+        "--json",
+        action="store_true",
+        help="one JSON document: the totals and the shown entries' whole values",
+    )
     d = sub.add_parser(
         "diff",
         help="added / removed / changed key paths between two state files",
@@ -70,8 +94,8 @@ def _sub_parser() -> argparse.ArgumentParser:
     d.add_argument("b", metavar="B", help="the newer state file (changes read as A -> B)")
     d.add_argument("--json", action="store_true", help="one JSON document: {a, b, same, changes: [...]}")
     c = sub.add_parser("convert", help="rewrite a state file in another format")
-    c.add_argument("input", help="state file to read (any format inspect reads)")
-    c.add_argument("output", help="file to write (replaced atomically)")
+    c.add_argument("input", metavar="IN", help="state file to read (any format inspect reads)")
+    c.add_argument("output", metavar="OUT", help="file to write (replaced atomically)")
     c.add_argument("--format", choices=["pode", "pode-v2"], required=True, help="format to write")
     c.add_argument("--compress", action="store_true", help="no indentation (smaller file)")
     return p
@@ -101,6 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+
 def _refuse_misspelt_subcommand(word: str) -> None:
     """``state-studio inpect f.json`` would otherwise open the GUI parser and fail on ``f.json``."""
     if word.startswith("-") or "." in word or os.sep in word or Path(word).exists():
@@ -114,7 +139,9 @@ def _check_script(script: str) -> None:
     path = Path(script).expanduser()
     if path.is_dir():
         inside = path / "server.py"
-        hint = f"did you mean {inside}?" if inside.is_file() else "give the .py file that defines setup(server)"
+        hint = (
+            f"did you mean {inside}?" if inside.is_file() else "give the .py file that defines setup(server)"
+        )
         raise _Fail(f"{script}: is a folder; {hint}")
 
 
@@ -188,62 +215,21 @@ def _load(path: str) -> Any:
     return loaded
 
 
-def _size(value: Any) -> int:
-    import orjson
-
-    try:
-        return len(orjson.dumps(value, default=str))
-    except TypeError:
-        return len(repr(value))
-
-
-def _preview(value: Any, width: int = 60) -> str:
-    text = repr(value)
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def _tree(value: Any, depth: int, indent: str, out: list[str]) -> None:
-    if depth <= 0:
-        return
-    items: list[tuple[str, Any]]
-    if isinstance(value, dict):
-        items = [(f"{k}", v) for k, v in value.items()]
-    elif isinstance(value, list | tuple | set | frozenset):
-        items = [(f"[{i}]", v) for i, v in enumerate(value)]
-    else:
-        return
-    for i, (label, v) in enumerate(items):
-        if i >= 10:
-            out.append(f"{indent}… {len(items) - 10} more")
-            break
-        if isinstance(v, dict | list | tuple | set | frozenset):
-            out.append(f"{indent}{label}: {type(v).__name__} ({len(v)})")
-            _tree(v, depth - 1, indent + "  ", out)
-        else:
-            out.append(f"{indent}{label}: {_preview(v)}")
-
-
 def _inspect(ns: argparse.Namespace) -> int:
+    from desktop_app import inspect_report
+
+    if ns.depth < 0:
+        raise _Fail(f"--depth must be 0 or more (got {ns.depth})")
     loaded = _load(ns.file)
-    entries = loaded.entries
-    lines = [
-        f"file:    {ns.file}",
-        f"format:  {loaded.format}",
-        f"entries: {len(entries)}",
-    ]
-    scopes = sorted({s for _, sc in entries.values() for s in sc})
-    lines.append(f"scopes:  {', '.join(scopes) if scopes else '(none)'}")
-    lines.append("")
-    for name, (value, scope) in entries.items():
-        kind = type(value).__name__
-        count = f" ({len(value)})" if isinstance(value, dict | list | tuple | set | frozenset) else ""
-        tag = f" [{', '.join(scope)}]" if scope else ""
-        lines.append(f"{name}: {kind}{count}, {_size(value)} bytes{tag}")
-        if count:
-            _tree(value, ns.depth, "  ", lines)
-        else:
-            lines.append(f"  = {_preview(value)}")
-    print("\n".join(lines))
+    file_bytes = Path(ns.file).stat().st_size
+    if ns.json:
+        lines = inspect_report.json_report(ns.file, file_bytes, loaded.format, loaded.entries, every=ns.all)
+        sys.stdout.writelines(lines)
+    else:
+        lines = inspect_report.text_report(
+            ns.file, file_bytes, loaded.format, loaded.entries, depth=ns.depth, every=ns.all
+        )
+        sys.stdout.writelines(line + "\n" for line in lines)
     return 0
 
 
@@ -278,13 +264,11 @@ def _diff_json(a: str, b: str, changes: list[Change]) -> None:
     sys.stdout.write(head[:-1] + ',"changes":[')
     for i, c in enumerate(changes):
         record: dict[str, Any] = {"kind": c.kind, "path": plain(list(c.path)), "text_path": c.text_path}
-        if c.kind != "added":
-            record["old"] = plain(c.old)
-        if c.kind != "removed":
-            record["new"] = plain(c.new)
         if c.kind == "changed" and type(c.old) is not type(c.new):
             record["old_type"], record["new_type"] = type(c.old).__name__, type(c.new).__name__
-        sys.stdout.write(("," if i else "") + "\n" + dumps(record))
+        values = "" if c.kind == "added" else ',"old":' + to_json(c.old)
+        values += "" if c.kind == "removed" else ',"new":' + to_json(c.new)
+        sys.stdout.write(("," if i else "") + "\n" + dumps(record)[:-1] + values + "}")
     sys.stdout.write("\n]}\n" if changes else "]}\n")
 
 

@@ -109,6 +109,9 @@ def _walk(value: Any, w: _Writer) -> None:
         w.add(json.dumps(text if text is not None else repr(value), ensure_ascii=False))
 
 
+_CONSTANTS = {None: "null", True: "true", False: "false"}
+
+
 def preview(value: Any, width: int = 60) -> str:
     """``value`` as one line of JSON text, cut to at most ``width`` characters (ending in ``…``).
 
@@ -116,6 +119,18 @@ def preview(value: Any, width: int = 60) -> str:
         >>> preview({"values": [1, "a", None, True]})
         '{"values": [1, "a", null, true]}'
     """
+    # Most values shown are short scalars: answer them without the walk (a full listing has millions).
+    cls = type(value)
+    if value is None or cls is bool:
+        return _CONSTANTS[value]
+    if cls is int:
+        text = str(value)
+        if len(text) <= width:
+            return text
+    elif cls is str and len(value) <= width and value.isprintable():
+        text = orjson.dumps(value).decode()  # printable: nothing to escape but quotes and backslashes
+        if len(text) <= width:
+            return text
     w = _Writer(width)
     try:
         _walk(value, w)
@@ -148,6 +163,33 @@ def dumps(data: Any) -> str:
         return orjson.dumps(data).decode()
     except orjson.JSONEncodeError:  # deeper than orjson nests (254), or an int beyond 64 bits
         return json.dumps(data, ensure_ascii=False, allow_nan=False)
+
+
+def _default(value: Any) -> Any:
+    """What orjson calls for the types it does not write itself (and for datetimes, passed through)."""
+    if isinstance(value, set | frozenset):
+        return _sorted_set(value)
+    if isinstance(value, Decimal):
+        return str(value)
+    text = _string(value)
+    return text if text is not None else repr(value)
+
+
+_FAST = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
+
+
+def to_json(value: Any) -> str:
+    """``dumps(plain(value))``, several times faster for the usual value.
+
+    orjson writes a value in one C call; only where it would differ from ``plain`` (it writes NaN
+    and Infinity as null, and refuses very deep values and ints beyond 64 bits) does the slower
+    walk run. A value whose text holds no ``null`` at all cannot have had a NaN in it.
+    """
+    try:
+        data = orjson.dumps(value, default=_default, option=_FAST)
+    except orjson.JSONEncodeError:
+        return dumps(plain(value))
+    return dumps(plain(value)) if b"null" in data else data.decode()
 
 
 def json_size(value: Any) -> int:

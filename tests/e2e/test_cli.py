@@ -27,7 +27,9 @@ def _pode_file(path: Path, data: dict[str, object]) -> Path:
 def test_inspect(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     f = tmp_path / "s.json"
     f.write_text(
-        json.dumps({"hash": {"Value": {"values": [1, 2, 3]}, "Scope": ["users"]}, "n": {"Value": 5, "Scope": []}})
+        json.dumps(
+            {"hash": {"Value": {"values": [1, 2, 3]}, "Scope": ["users"]}, "n": {"Value": 5, "Scope": []}}
+        )
     )
     assert main(["inspect", str(f)]) == 0
     out = capsys.readouterr().out
@@ -72,7 +74,9 @@ def test_bad_files_give_one_clear_line(tmp_path: Path, command: list[str]) -> No
 
 
 def test_missing_file_and_bad_usage(tmp_path: Path) -> None:
-    r = subprocess.run([*CLI, "inspect", str(tmp_path / "nope.json")], capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [*CLI, "inspect", str(tmp_path / "nope.json")], capture_output=True, text=True, timeout=60
+    )
     assert r.returncode == 2 and "no such file" in r.stderr and "Traceback" not in r.stderr
     r = subprocess.run([*CLI, "convert", "a", "b"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and "--format" in r.stderr
@@ -173,7 +177,9 @@ def test_gui_without_a_display_says_so_in_one_line(tmp_path: Path) -> None:
         r = _cli(*args, env=env)
         assert r.returncode == 2, r.stderr
         assert r.stderr.count("\n") == 1, r.stderr
-        assert "no display" in r.stderr and "--headless" in r.stderr and "xvfb-run -a state-studio" in r.stderr
+        assert (
+            "no display" in r.stderr and "--headless" in r.stderr and "xvfb-run -a state-studio" in r.stderr
+        )
     env["QT_QPA_PLATFORM"] = "xcb"
     r = _cli(env=env)
     assert r.returncode == 2 and "no display" in r.stderr
@@ -216,8 +222,12 @@ def _v2_file(path: Path, entries: dict[str, object]) -> Path:
 
 
 def test_diff_prints_values_as_json(tmp_path: Path) -> None:
-    a = _pode_file(tmp_path / "a.json", {"s": "hello", "h": {"values": [1]}, "f": False, "n": None, "gone": 1})
-    b = _pode_file(tmp_path / "b.json", {"s": "bye", "h": {"values": [1, 2]}, "f": True, "n": 0, "x": {"k": [None]}})
+    a = _pode_file(
+        tmp_path / "a.json", {"s": "hello", "h": {"values": [1]}, "f": False, "n": None, "gone": 1}
+    )
+    b = _pode_file(
+        tmp_path / "b.json", {"s": "bye", "h": {"values": [1, 2]}, "f": True, "n": 0, "x": {"k": [None]}}
+    )
     r = _cli("diff", str(a), str(b))
     assert r.returncode == 1, r.stderr
     lines = r.stdout.splitlines()
@@ -240,7 +250,12 @@ def test_diff_json_output(tmp_path: Path) -> None:
         {"kind": "added", "path": ["new"], "text_path": "new", "new": {"k": True}},
     ]
     r = _cli("diff", str(a), str(a), "--json")
-    assert r.returncode == 0 and json.loads(r.stdout) == {"a": str(a), "b": str(a), "same": True, "changes": []}
+    assert r.returncode == 0 and json.loads(r.stdout) == {
+        "a": str(a),
+        "b": str(a),
+        "same": True,
+        "changes": [],
+    }
     r = _cli("diff", str(a), str(tmp_path / "nope.json"), "--json")
     assert r.returncode == 2 and r.stdout == "" and "no such file" in r.stderr
 
@@ -278,3 +293,76 @@ def test_diff_of_v2_values_is_readable(tmp_path: Path) -> None:
     assert changes["t"]["new"] == "2024-05-02T12:30:00+00:00" and changes["p"]["new"] == "1.20"
     assert changes["tags"]["new"] == ["x", "y"] and changes["nan"]["new"] == "NaN"
     assert changes["i"]["old_type"] == "int" and changes["i"]["new_type"] == "Decimal"
+
+
+def _many_entries(path: Path, entries: int = 500, items: int = 50) -> Path:
+    return _pode_file(path, {f"e{i:04}": {"items": list(range(items)), "n": i} for i in range(entries)})
+
+
+def test_inspect_is_a_bounded_summary(tmp_path: Path) -> None:
+    f = _many_entries(tmp_path / "big.json")
+    r = _cli("inspect", str(f))
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert len(lines) < 200  # all 500 entries x 50 items was 27,000 lines
+    assert "entries: 500" in lines and "types:   dict 500" in lines
+    assert any(line.startswith("sizes:   ") and "largest: e0100 159 B, e0101 159 B" in line for line in lines)
+    assert "e0000: dict (2), 157 B" in lines and "    [9]: 9" in lines and "    … 40 more" in lines
+    assert "e0009: dict (2), 157 B" in lines and not any(line.startswith("e0010") for line in lines)
+    assert "… 490 more entries" in lines
+    everything = _cli("inspect", str(f), "--all").stdout.splitlines()
+    assert "e0499: dict (2), 159 B" in everything and "    [49]: 49" in everything
+    assert not any("more" in line for line in everything)
+
+
+def test_inspect_depth(tmp_path: Path) -> None:
+    f = _pode_file(tmp_path / "s.json", {"h": {"a": {"b": {"c": 1}}}, "n": 5})
+    lines = _cli("inspect", str(f), "--depth", "0").stdout.splitlines()
+    assert "h: dict (1), 19 B" in lines and not any(line.startswith("  a") for line in lines)
+    assert "n: int, 1 B = 5" in lines
+    lines = _cli("inspect", str(f), "--depth", "3").stdout.splitlines()
+    assert "    b: dict (1)" in lines and "      c: 1" in lines
+    r = _cli("inspect", str(f), "--depth", "-1")
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr == "state-studio: --depth must be 0 or more (got -1)\n"
+
+
+def test_inspect_json(tmp_path: Path) -> None:
+    f = _many_entries(tmp_path / "big.json", entries=25, items=3)
+    r = _cli("inspect", str(f), "--json")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["format"] == "pode" and doc["entries"] == 25 and doc["types"] == {"dict": 25}
+    assert doc["file_bytes"] == f.stat().st_size and doc["more"] == 15 and len(doc["shown"]) == 10
+    assert doc["shown"][0] == {
+        "name": "e0000", "scope": [], "type": "dict", "length": 2, "bytes": 23, "value": {"items": [0, 1, 2], "n": 0}
+    }  # fmt: skip
+    doc = json.loads(_cli("inspect", str(f), "--json", "--all").stdout)
+    assert len(doc["shown"]) == 25 and doc["more"] == 0
+    empty = tmp_path / "empty.json"
+    empty.write_text("{}")
+    doc = json.loads(_cli("inspect", str(empty), "--json").stdout)
+    assert doc["entries"] == 0 and doc["shown"] == [] and doc["more"] == 0
+
+
+def test_inspect_v2_values_are_readable(tmp_path: Path) -> None:
+    import datetime as dt
+    import uuid
+    from decimal import Decimal
+
+    when = dt.datetime(2024, 5, 1, 12, 30, tzinfo=dt.UTC)
+    f = _v2_file(tmp_path / "v2.json", {"h": {"t": when, "id": uuid.UUID(int=1), "p": Decimal("1.10"),
+                                             "s": {"b", "a"}, "d": dt.timedelta(minutes=90), "x": float("inf")}})  # fmt: skip
+    r = _cli("inspect", str(f))
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    lines = r.stdout.splitlines()
+    assert "format:  pode-v2" in lines
+    assert (
+        '  t: "2024-05-01T12:30:00+00:00"' in lines
+        and '  id: "00000000-0000-0000-0000-000000000001"' in lines
+    )
+    assert "  p: 1.10" in lines and "  s: set (2)" in lines and '    [0]: "a"' in lines
+    assert '  d: "1:30:00"' in lines and "  x: Infinity" in lines
+    value = json.loads(_cli("inspect", str(f), "--json").stdout)["shown"][0]["value"]
+    assert value == {"t": "2024-05-01T12:30:00+00:00", "id": "00000000-0000-0000-0000-000000000001", "p": "1.10",
+                     "s": ["a", "b"], "d": "1:30:00", "x": "Infinity"}  # fmt: skip
