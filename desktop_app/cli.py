@@ -123,7 +123,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
-
+    except BrokenPipeError:
+        # The reader left early (`inspect --all | head`): stop quietly, as a program killed by SIGPIPE
+        # would. Pointing stdout at /dev/null keeps the flush at exit from raising again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, what a shell reports for such a program
 
 
 def _refuse_misspelt_subcommand(word: str) -> None:

@@ -366,3 +366,16 @@ def test_inspect_v2_values_are_readable(tmp_path: Path) -> None:
     value = json.loads(_cli("inspect", str(f), "--json").stdout)["shown"][0]["value"]
     assert value == {"t": "2024-05-01T12:30:00+00:00", "id": "00000000-0000-0000-0000-000000000001", "p": "1.10",
                      "s": ["a", "b"], "d": "1:30:00", "x": "Infinity"}  # fmt: skip
+
+
+def test_inspect_all_into_a_closed_pipe_is_quiet(tmp_path: Path) -> None:
+    f = _many_entries(tmp_path / "big.json", entries=2000)
+    proc = subprocess.Popen(
+        [*CLI, "inspect", str(f), "--all"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.readline()
+    proc.stdout.close()  # like `| head -1`: far more than a pipe's buffer is still to be written
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 141  # 128 + SIGPIPE, as if SIGPIPE had ended it
+    assert err == ""
