@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+import pytest
 
 from tests.conftest import TEST_HOME
 
@@ -34,3 +38,25 @@ def test_data_dir_and_settings_are_in_the_test_home() -> None:
         capture_output=True, text=True, env=env, timeout=60, check=True,
     )  # fmt: skip
     assert _under_test_home(r.stdout.strip()), r.stdout
+
+
+def _bundle_test_would_build(tmp_path: Path, exe_mtime: float) -> bool:
+    """Ask make (dry run: it builds and starts nothing) whether bundle-test rebuilds a bundle this old."""
+    exe = tmp_path / "state-studio"
+    stamp = tmp_path / "installed"  # an up-to-date venv, whatever the checkout's own .venv says
+    for path, mtime in ((exe, exe_mtime), (stamp, time.time() + 3_600)):
+        path.write_text("")
+        os.utime(path, (mtime, mtime))
+    r = subprocess.run(
+        ["make", "-n", "-C", str(ROOT), "bundle-test", f"BUNDLE_EXE={exe}", f"STAMP={stamp}"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert f"{exe} --version" in r.stdout
+    return "pyinstaller" in r.stdout
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+def test_bundle_test_rebuilds_a_bundle_older_than_the_sources(tmp_path: Path) -> None:
+    assert _bundle_test_would_build(tmp_path, exe_mtime=1.0)  # built in 1970: older than every source
+    assert not _bundle_test_would_build(tmp_path, exe_mtime=time.time() + 86_400)
