@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -60,3 +61,10 @@ def _bundle_test_would_build(tmp_path: Path, exe_mtime: float) -> bool:
 def test_bundle_test_rebuilds_a_bundle_older_than_the_sources(tmp_path: Path) -> None:
     assert _bundle_test_would_build(tmp_path, exe_mtime=1.0)  # built in 1970: older than every source
     assert not _bundle_test_would_build(tmp_path, exe_mtime=time.time() + 86_400)
+
+
+def test_files_named_in_pyproject_exist() -> None:
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    named = set(re.findall(r"[\w./-]+\.md\b", text))
+    assert "README.md" in named
+    assert sorted(name for name in named if not (ROOT / name).is_file()) == []
