@@ -141,6 +141,8 @@ def _refuse_misspelt_subcommand(word: str) -> None:
 
 def _check_script(script: str) -> None:
     path = Path(script).expanduser()
+    if not path.exists():
+        raise _Fail(f"{script}: no such server script")
     if path.is_dir():
         inside = path / "server.py"
         hint = (

@@ -379,3 +379,10 @@ def test_inspect_all_into_a_closed_pipe_is_quiet(tmp_path: Path) -> None:
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 141  # 128 + SIGPIPE, as if SIGPIPE had ended it
     assert err == ""
+
+
+def test_a_missing_script_is_named_before_the_display_is_checked(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    for args in ([str(tmp_path / "nope.py")], ["run", str(tmp_path / "nope.py")]):
+        r = _cli(*args, env=env)
+        assert r.returncode == 2 and r.stderr == f"state-studio: {tmp_path / 'nope.py'}: no such server script\n"
