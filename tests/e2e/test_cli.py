@@ -385,4 +385,6 @@ def test_a_missing_script_is_named_before_the_display_is_checked(tmp_path: Path)
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
     for args in ([str(tmp_path / "nope.py")], ["run", str(tmp_path / "nope.py")]):
         r = _cli(*args, env=env)
-        assert r.returncode == 2 and r.stderr == f"state-studio: {tmp_path / 'nope.py'}: no such server script\n"
+        assert (
+            r.returncode == 2 and r.stderr == f"state-studio: {tmp_path / 'nope.py'}: no such server script\n"
+        )
