@@ -124,7 +124,7 @@ def text_report(
         yield f"scopes:  {scopes}"
         largest = ", ".join(f"{_label(name)} {human_bytes(size)}" for size, name in s.largest)
         yield f"sizes:   {human_bytes(s.value_bytes)} of values as compact JSON; largest: {largest}"
-    yield ""
+        yield ""
     limit = None if every else SHOWN_ENTRIES
     cut = [False]  # set when the tree leaves something out, for the closing hint
     for position, (name, (value, scope)) in enumerate(entries.items()):

@@ -388,3 +388,14 @@ def test_a_missing_script_is_named_before_the_display_is_checked(tmp_path: Path)
         assert (
             r.returncode == 2 and r.stderr == f"state-studio: {tmp_path / 'nope.py'}: no such server script\n"
         )
+
+
+def test_inspect_an_empty_state(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.json"
+    empty.write_text("{}")
+    r = _cli("inspect", str(empty))
+    assert r.returncode == 0 and r.stdout.splitlines() == [
+        f"file:    {empty}, 2 B",
+        "format:  pode",
+        "entries: 0",
+    ]
