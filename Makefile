@@ -31,7 +31,8 @@ clean:
 
 # -- standalone bundle (PyInstaller, onedir) -------------------------------------------------------
 # `make bundle` builds dist/state-studio/ (the launcher dist/state-studio/state-studio plus _internal/);
-# `make bundle-test` builds it if missing, then starts it: --version, then --self-test offscreen.
+# `make bundle-test` builds it if missing or older than the sources, then starts it: --version, then
+# --self-test offscreen.
 PYINSTALLER_VERSION := 6.22.3
 BUNDLE_EXE := dist/state-studio/state-studio
 
@@ -44,8 +45,14 @@ bundle: $(STAMP)
 		--distpath dist --workpath build/pyinstaller packaging/state-studio.spec
 	@du -sh dist/state-studio
 
-$(BUNDLE_EXE):
+# Everything the spec puts in the bundle (what it leaves out, too: caches, the README screenshots), so
+# bundle-test rebuilds a bundle older than the code instead of testing a stale one.
+BUNDLE_INPUTS := $(shell find desktop_app resources -type f -not -path '*/__pycache__/*' -not -name '*.pyc' \
+	-not -path 'resources/screenshots/*') packaging/state-studio.spec pyproject.toml
+
+$(BUNDLE_EXE): $(STAMP) $(BUNDLE_INPUTS)
 	$(MAKE) bundle
+	touch $@
 
 bundle-test: $(BUNDLE_EXE)
 	$(BUNDLE_EXE) --version

@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import logging
+import os
 import signal
 import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from desktop_app import __version__
+from desktop_app.value_json import dumps, plain, preview, to_json
+
+if TYPE_CHECKING:
+    from desktop_app.engine.diff import Change
 
 SUBCOMMANDS = ("run", "inspect", "diff", "convert")
+DIFF_EXIT_STATUS = """exit status:
+  0  the files hold the same entries and values (scopes are not compared)
+  1  they differ
+  2  error: a file is missing or is not a state file, or bad arguments"""
 
 
 class _Fail(Exception):
@@ -26,7 +36,12 @@ def _gui_parser() -> argparse.ArgumentParser:
         description="Shared State Studio: watch and edit a live shared state. "
         f"Subcommands: {', '.join(SUBCOMMANDS)} (state-studio SUBCOMMAND --help).",
     )
-    p.add_argument("script", nargs="?", help="server script defining setup(server) (default: the built-in demo)")
+    p.add_argument(
+        "script",
+        nargs="?",
+        metavar="SCRIPT",
+        help="server script (a .py file defining setup(server)); default: the built-in demo",
+    )
     p.add_argument("--version", action="version", version=f"state-studio {__version__}")
     p.add_argument(
         "--self-test",
@@ -40,20 +55,49 @@ def _sub_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="state-studio")
     sub = p.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a server script")
-    run.add_argument("script", help="server script defining setup(server)")
+    run.add_argument("script", metavar="SCRIPT", help="server script: a .py file defining setup(server)")
     run.add_argument("--headless", action="store_true", help="without a window, until Ctrl+C or SIGTERM")
     run.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
-    ins = sub.add_parser("inspect", help="describe a state file: format, entries, scopes, sizes, a short tree")
-    ins.add_argument("file")
-    ins.add_argument("--depth", type=int, default=2, help="tree depth to show (default 2)")
-    d = sub.add_parser("diff", help="added / removed / changed key paths between two state files")
-    d.add_argument("a")
-    d.add_argument("b")
+    ins = sub.add_parser(
+        "inspect",
+        help="describe a state file: format, entries, types, scopes, sizes, the first entries as a tree",
+        description="Describe a state file: totals, then the first entries as a short tree. The output "
+        "stays short however big the file is; --all lists everything.",
+    )
+    ins.add_argument(
+        "file", metavar="FILE", help="state file to describe (pode, pode-v2 or pre-scope format)"
+    )
+    ins.add_argument(
+        "--all", action="store_true", help="every entry and every item, not the first 10 of each"
+    )
+    ins.add_argument(
+        "--depth",
+        type=int,
+        default=2,
+        metavar="N",
+        help="levels of each entry's tree to show (default 2; 0: none)",
+    )
+    ins.add_argument(
+        "--json",
+        action="store_true",
+        help="one JSON document: the totals and the shown entries' whole values",
+    )
+    d = sub.add_parser(
+        "diff",
+        help="added / removed / changed key paths between two state files",
+        description="Added (+), removed (-) and changed (~) key paths between two state files, "
+        "values shown as JSON.",
+        epilog=DIFF_EXIT_STATUS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    d.add_argument("a", metavar="A", help="the older state file")
+    d.add_argument("b", metavar="B", help="the newer state file (changes read as A -> B)")
+    d.add_argument("--json", action="store_true", help="one JSON document: {a, b, same, changes: [...]}")
     c = sub.add_parser("convert", help="rewrite a state file in another format")
-    c.add_argument("input")
-    c.add_argument("output")
-    c.add_argument("--format", choices=["pode", "pode-v2"], required=True)
-    c.add_argument("--compress", action="store_true")
+    c.add_argument("input", metavar="IN", help="state file to read (any format inspect reads)")
+    c.add_argument("output", metavar="OUT", help="file to write (replaced atomically)")
+    c.add_argument("--format", choices=["pode", "pode-v2"], required=True, help="format to write")
+    c.add_argument("--compress", action="store_true", help="no indentation (smaller file)")
     return p
 
 
@@ -64,7 +108,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             ns = _sub_parser().parse_args(args)
             handler = {"run": _run, "inspect": _inspect, "diff": _diff, "convert": _convert}[ns.command]
             return handler(ns)
+        if args:
+            _refuse_misspelt_subcommand(args[0])
         ns = _gui_parser().parse_args(args)
+        if ns.script is not None:
+            _check_script(ns.script)
+        if not ns.self_test:  # the self-test runs offscreen
+            _require_display()
         from desktop_app.ui.shell.app import run_gui
 
         return run_gui(script=ns.script, self_test=ns.self_test)
@@ -73,6 +123,45 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader left early (`inspect --all | head`): stop quietly, as a program killed by SIGPIPE
+        # would. Pointing stdout at /dev/null keeps the flush at exit from raising again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, what a shell reports for such a program
+
+
+def _refuse_misspelt_subcommand(word: str) -> None:
+    """``state-studio inpect f.json`` would otherwise open the GUI parser and fail on ``f.json``."""
+    if word.startswith("-") or "." in word or os.sep in word or Path(word).exists():
+        return  # an option or a script's path
+    close = difflib.get_close_matches(word, SUBCOMMANDS, n=1)
+    if close:
+        raise _Fail(f"unknown command {word!r}; did you mean {close[0]!r}? (state-studio --help lists them)")
+
+
+def _check_script(script: str) -> None:
+    path = Path(script).expanduser()
+    if not path.exists():
+        raise _Fail(f"{script}: no such server script")
+    if path.is_dir():
+        inside = path / "server.py"
+        hint = (
+            f"did you mean {inside}?" if inside.is_file() else "give the .py file that defines setup(server)"
+        )
+        raise _Fail(f"{script}: is a folder; {hint}")
+
+
+def _require_display() -> None:
+    """Qt aborts the process (with lines about libxcb-cursor0) when xcb has no display: say so first."""
+    if not sys.platform.startswith("linux") or os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return
+    # QT_QPA_PLATFORM may list fallbacks ("wayland;xcb") and options ("xcb:foo=bar").
+    platforms = [p.split(":")[0] for p in os.environ.get("QT_QPA_PLATFORM", "").split(";") if p]
+    if all(p == "xcb" or p.startswith("wayland") for p in platforms):
+        raise _Fail(
+            "no display (neither DISPLAY nor WAYLAND_DISPLAY is set): run without a window with "
+            "`state-studio run SCRIPT --headless`, or in a virtual display with `xvfb-run -a state-studio`"
+        )
 
 
 # -- run --------------------------------------------------------------------------------------------
@@ -87,7 +176,9 @@ def _run(ns: argparse.Namespace) -> int:
         format="%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    _check_script(ns.script)
     if not ns.headless:
+        _require_display()
         from desktop_app.ui.shell.app import run_gui
 
         return run_gui(script=ns.script)
@@ -103,12 +194,7 @@ def _run(ns: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    server.start()
-    for ep in server.endpoints:
-        if ep.error:
-            logging.getLogger("state-studio").error("%s", ep.error)
-        else:
-            print(f"listening on {ep.url}", file=sys.stderr, flush=True)
+    server.start()  # logs "listening on URL" (or why it cannot) for each endpoint
     try:
         while not done.wait(0.5):
             pass
@@ -135,62 +221,21 @@ def _load(path: str) -> Any:
     return loaded
 
 
-def _size(value: Any) -> int:
-    import orjson
-
-    try:
-        return len(orjson.dumps(value, default=str))
-    except TypeError:
-        return len(repr(value))
-
-
-def _preview(value: Any, width: int = 60) -> str:
-    text = repr(value)
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def _tree(value: Any, depth: int, indent: str, out: list[str]) -> None:
-    if depth <= 0:
-        return
-    items: list[tuple[str, Any]]
-    if isinstance(value, dict):
-        items = [(f"{k}", v) for k, v in value.items()]
-    elif isinstance(value, list | tuple | set | frozenset):
-        items = [(f"[{i}]", v) for i, v in enumerate(value)]
-    else:
-        return
-    for i, (label, v) in enumerate(items):
-        if i >= 10:
-            out.append(f"{indent}… {len(items) - 10} more")
-            break
-        if isinstance(v, dict | list | tuple | set | frozenset):
-            out.append(f"{indent}{label}: {type(v).__name__} ({len(v)})")
-            _tree(v, depth - 1, indent + "  ", out)
-        else:
-            out.append(f"{indent}{label}: {_preview(v)}")
-
-
 def _inspect(ns: argparse.Namespace) -> int:
+    from desktop_app import inspect_report
+
+    if ns.depth < 0:
+        raise _Fail(f"--depth must be 0 or more (got {ns.depth})")
     loaded = _load(ns.file)
-    entries = loaded.entries
-    lines = [
-        f"file:    {ns.file}",
-        f"format:  {loaded.format}",
-        f"entries: {len(entries)}",
-    ]
-    scopes = sorted({s for _, sc in entries.values() for s in sc})
-    lines.append(f"scopes:  {', '.join(scopes) if scopes else '(none)'}")
-    lines.append("")
-    for name, (value, scope) in entries.items():
-        kind = type(value).__name__
-        count = f" ({len(value)})" if isinstance(value, dict | list | tuple | set | frozenset) else ""
-        tag = f" [{', '.join(scope)}]" if scope else ""
-        lines.append(f"{name}: {kind}{count}, {_size(value)} bytes{tag}")
-        if count:
-            _tree(value, ns.depth, "  ", lines)
-        else:
-            lines.append(f"  = {_preview(value)}")
-    print("\n".join(lines))
+    file_bytes = Path(ns.file).stat().st_size
+    if ns.json:
+        lines = inspect_report.json_report(ns.file, file_bytes, loaded.format, loaded.entries, every=ns.all)
+        sys.stdout.writelines(lines)
+    else:
+        lines = inspect_report.text_report(
+            ns.file, file_bytes, loaded.format, loaded.entries, depth=ns.depth, every=ns.all
+        )
+        sys.stdout.writelines(line + "\n" for line in lines)
     return 0
 
 
@@ -200,15 +245,37 @@ def _diff(ns: argparse.Namespace) -> int:
     a = {k: v for k, (v, _) in _load(ns.a).entries.items()}
     b = {k: v for k, (v, _) in _load(ns.b).entries.items()}
     changes = diff_states(a, b)
-    marks = {"added": "+", "removed": "-", "changed": "~"}
-    for c in changes:
-        if c.kind == "changed":
-            print(f"~ {c.text_path}: {_preview(c.old, 40)} -> {_preview(c.new, 40)}")
-        elif c.kind == "added":
-            print(f"+ {c.text_path}: {_preview(c.new, 60)}")
-        else:
-            print(f"{marks[c.kind]} {c.text_path}")
+    if ns.json:
+        _diff_json(ns.a, ns.b, changes)
+    else:
+        for c in changes:
+            sys.stdout.write(_diff_line(c) + "\n")
     return 1 if changes else 0
+
+
+def _diff_line(c: Change) -> str:
+    if c.kind == "removed":
+        return f"- {c.text_path}"
+    if c.kind == "added":
+        return f"+ {c.text_path}: {preview(c.new, 60)}"
+    old, new = preview(c.old, 40), preview(c.new, 40)
+    if old == new:  # 1 and Decimal("1"), a datetime and its ISO string: the types are the change
+        old, new = f"{old} ({type(c.old).__name__})", f"{new} ({type(c.new).__name__})"
+    return f"~ {c.text_path}: {old} -> {new}"
+
+
+def _diff_json(a: str, b: str, changes: list[Change]) -> None:
+    # Written change by change, so a diff of a big state never holds its whole JSON text.
+    head = dumps({"a": a, "b": b, "same": not changes})
+    sys.stdout.write(head[:-1] + ',"changes":[')
+    for i, c in enumerate(changes):
+        record: dict[str, Any] = {"kind": c.kind, "path": plain(list(c.path)), "text_path": c.text_path}
+        if c.kind == "changed" and type(c.old) is not type(c.new):
+            record["old_type"], record["new_type"] = type(c.old).__name__, type(c.new).__name__
+        values = "" if c.kind == "added" else ',"old":' + to_json(c.old)
+        values += "" if c.kind == "removed" else ',"new":' + to_json(c.new)
+        sys.stdout.write(("," if i else "") + "\n" + dumps(record)[:-1] + values + "}")
+    sys.stdout.write("\n]}\n" if changes else "]}\n")
 
 
 def _convert(ns: argparse.Namespace) -> int:

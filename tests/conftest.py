@@ -1,11 +1,40 @@
-"""Test set-up: offscreen Qt before Qt loads, and a check that no test leaves engine or Qt threads running."""
+"""Test set-up: a private home and offscreen Qt before anything loads, and a check that no test leaves
+engine or Qt threads running."""
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 import threading
+from pathlib import Path
 
 import pytest
+
+# Every folder the app (or Qt, or platformdirs) could write to points into one temp folder for the
+# whole session, set before any test module imports the app: the real ~/.local/share and ~/.config
+# stay untouched, and subprocesses (the CLI, the bundle, Xvfb runs) inherit the same environment.
+# QSettings reads XDG_CONFIG_HOME once, on first use; setting it here is early enough.
+TEST_HOME = Path(tempfile.mkdtemp(prefix="state-studio-tests-")).resolve()
+atexit.register(shutil.rmtree, TEST_HOME, ignore_errors=True)
+# Tools that find their set-up through HOME keep finding it (pip's package index, pyenv's Pythons).
+for _name, _path in (
+    ("PIP_CONFIG_FILE", Path.home() / ".config/pip/pip.conf"),
+    ("PYENV_ROOT", Path.home() / ".pyenv"),
+):
+    if _name not in os.environ and _path.exists():
+        os.environ[_name] = str(_path)
+for _name, _sub in (
+    ("HOME", "home"),
+    ("XDG_DATA_HOME", "home/.local/share"),
+    ("XDG_CONFIG_HOME", "home/.config"),
+    ("XDG_CACHE_HOME", "home/.cache"),
+    ("XDG_STATE_HOME", "home/.local/state"),
+    ("STATE_STUDIO_DATA_DIR", "data"),
+):
+    (TEST_HOME / _sub).mkdir(parents=True, exist_ok=True)
+    os.environ[_name] = str(TEST_HOME / _sub)
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
