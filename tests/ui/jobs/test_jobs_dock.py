@@ -14,18 +14,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox
 
 from desktop_app.engine.server import Server
-from desktop_app.ui.jobs.jobs_dock import (
-    COL_ERRORS,
-    COL_NAME,
-    COL_NEXT,
-    COL_RUNS,
-    COL_STATE,
-    COL_TRIGGER,
-    JobsDock,
-    format_countdown,
-    format_duration,
-    format_seconds,
-)
+from desktop_app.ui.jobs.job_format import format_countdown, format_duration, format_seconds
+from desktop_app.ui.jobs.jobs_dock import JobsDock
+from desktop_app.ui.jobs.jobs_model import COL_ERRORS, COL_NAME, COL_NEXT, COL_RUNS, COL_STATE, COL_TRIGGER
 
 # Qt's offscreen platform says this for every floating dock; it is not about our code.
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
