@@ -242,7 +242,7 @@ def test_big_diff_reports_progress(qtbot: Any, tmp_path: Path, make_dock: Any) -
     info = _take(qtbot, dock, "big")
     server.state.set("k7", {"v": -1})
     progress: list[tuple[int, int]] = []
-    dock._diff_progress.connect(lambda _g, done, total: progress.append((done, total)))
+    dock.diffs.progressed.connect(lambda _g, done, total: progress.append((done, total)))
     result = _diff(qtbot, dock, lambda: dock.diff_with_live(info))
     assert [c.text_path for c in result.changes] == ['k7["v"]', 'k7["l"]']
     assert progress and progress[-1] == (8_000, 8_000)
