@@ -11,20 +11,17 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent, QUndoStack
+from PySide6.QtGui import QCloseEvent, QKeySequence, QShowEvent, QUndoStack
 from PySide6.QtWidgets import (
     QFileDialog,
-    QLabel,
     QMainWindow,
-    QMenu,
     QMessageBox,
     QProgressDialog,
     QWidget,
 )
 
 from desktop_app.engine import ScriptError, StateFileError, persistence
-from desktop_app.engine.locks import Holder
-from desktop_app.engine.paths import demo_script, resources_dir
+from desktop_app.engine.paths import demo_script
 from desktop_app.engine.server import Server
 from desktop_app.ui.bridge.edit_commands import ReplaceStateCommand
 from desktop_app.ui.bridge.state_bridge import StateBridge
@@ -32,6 +29,8 @@ from desktop_app.ui.jobs.jobs_dock import JobsDock
 from desktop_app.ui.locks.locks_dock import LocksDock
 from desktop_app.ui.shell.log_dock import LogDock
 from desktop_app.ui.shell.save_dialog import SaveOptionsDialog
+from desktop_app.ui.shell.status_bar import StatusBar
+from desktop_app.ui.shell.window_menus import build_menus, make_action
 from desktop_app.ui.snapshots.snapshots_dock import SnapshotsDock
 from desktop_app.ui.tree.state_view import StateView
 
@@ -65,10 +64,16 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.view)
         self._make_docks()
         self._make_actions()
-        self._make_menus()
-        self._make_status_bar()
-        self.bridge.lock_status.connect(self._show_lock_status)
-        self.bridge.rate_changed.connect(self._show_rate)
+        build_menus(self)
+        self._refresh_recent()
+        self.status_bar = StatusBar(self)
+        self.setStatusBar(self.status_bar)
+        sb = self.status_bar
+        # the labels by name, for code and tests that read them
+        self.script_label, self.url_label, self.count_label = sb.script_label, sb.url_label, sb.count_label
+        self.rate_label, self.lock_label = sb.rate_label, sb.lock_label
+        self.bridge.lock_status.connect(sb.show_lock_status)
+        self.bridge.rate_changed.connect(sb.show_rate)
         self.bridge.entries_reset.connect(self._show_counts)
         self.bridge.entries_changed.connect(self._show_counts)
         self.bridge.start()
@@ -97,92 +102,25 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.locks_dock, self.log_dock)
         self.log_dock.raise_()
 
-    def _action(
-        self, text: str, slot: Callable[[], Any], shortcut: QKeySequence | str | None = None, tip: str = ""
-    ) -> QAction:
-        act = QAction(text, self)
-        if shortcut is not None:
-            act.setShortcut(QKeySequence(shortcut))
-        if tip:
-            act.setStatusTip(tip)
-        act.triggered.connect(lambda _checked=False: slot())
-        return act
-
     def _make_actions(self) -> None:
         K = QKeySequence.StandardKey
-        self.open_script_action = self._action(
-            "Open server script…", lambda: self.spawn(self.open_script_dialog()), "Ctrl+Shift+O"
+        spawn = self.spawn
+        self.open_script_action = make_action(
+            self, "Open server script…", lambda: spawn(self.open_script_dialog()), "Ctrl+Shift+O"
         )
-        self.open_state_action = self._action(
-            "Open state file…", lambda: self.spawn(self.open_state_dialog()), K.Open, "Load a state file"
+        self.open_state_action = make_action(
+            self, "Open state file…", lambda: spawn(self.open_state_dialog()), K.Open, "Load a state file"
         )
-        self.save_action = self._action("Save", lambda: self.spawn(self.save_state()), K.Save)
-        self.save_as_action = self._action("Save As…", lambda: self.spawn(self.save_state_as()), K.SaveAs)
-        self.quit_action = self._action("Quit", self.close, "Ctrl+Q")
+        self.save_action = make_action(self, "Save", lambda: spawn(self.save_state()), K.Save)
+        self.save_as_action = make_action(self, "Save As…", lambda: spawn(self.save_state_as()), K.SaveAs)
+        self.quit_action = make_action(self, "Quit", self.close, "Ctrl+Q")
         self.undo_action = self.undo_stack.createUndoAction(self, "Undo")
         self.undo_action.setShortcut(QKeySequence(K.Undo))
         self.redo_action = self.undo_stack.createRedoAction(self, "Redo")
         self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence(K.Redo)])
-        self.start_action = self._action("Start", lambda: self.spawn(self.start_server()), "F5")
-        self.stop_action = self._action("Stop", lambda: self.spawn(self.stop_server()), "Shift+F5")
-        self.restart_action = self._action("Restart", lambda: self.spawn(self.restart_server()), "Ctrl+R")
-
-    def _make_menus(self) -> None:
-        bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
-        file_menu.addAction(self.open_script_action)
-        demos = file_menu.addMenu("Open demo")
-        for label, path in self._demos():
-            demos.addAction(self._action(label, lambda p=path: self.spawn(self.load_script(p))))
-        file_menu.addSeparator()
-        file_menu.addAction(self.open_state_action)
-        self.recent_menu = QMenu("Recent state files", self)
-        file_menu.addMenu(self.recent_menu)
-        file_menu.addAction(self.save_action)
-        file_menu.addAction(self.save_as_action)
-        file_menu.addSeparator()
-        file_menu.addAction(self.quit_action)
-        edit = bar.addMenu("&Edit")
-        edit.addAction(self.undo_action)
-        edit.addAction(self.redo_action)
-        edit.addSeparator()
-        for act in self.view.edit_actions():
-            edit.addAction(act)
-        view = bar.addMenu("&View")
-        for act in self.view.view_actions():
-            view.addAction(act)
-        view.addSeparator()
-        for dock in (self.log_dock, self.locks_dock, self.jobs_dock, self.snapshots_dock):
-            view.addAction(dock.toggleViewAction())
-        server = bar.addMenu("&Server")
-        server.addAction(self.start_action)
-        server.addAction(self.stop_action)
-        server.addAction(self.restart_action)
-        snapshots = bar.addMenu("S&napshots")
-        snapshots.addAction(self.snapshots_dock.take_snapshot_action)
-        help_menu = bar.addMenu("&Help")
-        help_menu.addAction(self._action("About Shared State Studio", self._about))
-        self._refresh_recent()
-
-    def _make_status_bar(self) -> None:
-        sb = self.statusBar()
-        self.script_label = QLabel()
-        self.url_label = QLabel()
-        self.url_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.count_label = QLabel()
-        self.rate_label = QLabel("0 changes/s")
-        self.lock_label = QLabel("global: idle")
-        for w in (self.script_label, self.url_label, self.count_label, self.rate_label):
-            sb.addWidget(w)
-        sb.addPermanentWidget(self.lock_label)
-
-    @staticmethod
-    def _demos() -> list[tuple[str, Path]]:
-        demo_dir = resources_dir() / "demo"
-        return [
-            ("The seed's example (timer, routes, save/restore)", demo_dir / "server.py"),
-            ("Lock contention", demo_dir / "contention.py"),
-        ]
+        self.start_action = make_action(self, "Start", lambda: spawn(self.start_server()), "F5")
+        self.stop_action = make_action(self, "Stop", lambda: spawn(self.stop_server()), "Shift+F5")
+        self.restart_action = make_action(self, "Restart", lambda: spawn(self.restart_server()), "Ctrl+R")
 
     # -- async plumbing ---------------------------------------------------------------------------
 
@@ -433,7 +371,7 @@ class MainWindow(QMainWindow):
         self.recent_menu.clear()
         files = self.recent_files()
         for p in files:
-            self.recent_menu.addAction(self._action(p, lambda p=p: self.spawn(self.open_state_file(p))))
+            self.recent_menu.addAction(make_action(self, p, lambda p=p: self.spawn(self.open_state_file(p))))
         self.recent_menu.setEnabled(bool(files))
 
     # -- status -----------------------------------------------------------------------------------
@@ -441,44 +379,15 @@ class MainWindow(QMainWindow):
     def _update_title(self) -> None:
         name = self.script.name if self.script else "no script"
         self.setWindowTitle(f"{APP_TITLE} — {name}")
-        self.script_label.setText(f"Script: {name}")
+        self.status_bar.show_script(name)
 
     def _show_endpoint(self) -> None:
-        server = self.server
-        if server is None or not server.endpoints:
-            self.url_label.setText("")
-            return
-        parts = []
-        for ep in server.endpoints:
-            if ep.error:
-                parts.append(f"⚠ {ep.error}")
-            elif server.running and ep.url:
-                parts.append(ep.url)
-        self.url_label.setText("  ".join(parts) if server.running else "stopped")
+        self.status_bar.show_endpoint(self.server)
 
     def _show_counts(self, *_: Any) -> None:
-        n = len(self.server.state) if self.server is not None else 0
-        self.count_label.setText(f"{n:,} entries")
+        self.status_bar.show_counts(len(self.server.state) if self.server is not None else 0)
 
-    def _show_rate(self, rate: float) -> None:
-        self.rate_label.setText(f"{rate:.0f} changes/s" if rate >= 1 else f"{rate:.1f} changes/s")
-
-    def _show_lock_status(self, status: Any) -> None:
-        holder: Holder | None = getattr(status, "holder", None)
-        waiting = tuple(getattr(status, "waiting", ()))
-        if holder is None:
-            self.lock_label.setText("global: idle")
-            self.lock_label.setToolTip("")
-        elif waiting:
-            self.lock_label.setText(
-                f"global: contended — held by {holder.thread} ({len(waiting)} waiting)"
-            )
-            self.lock_label.setToolTip(f"held at {holder.site}\nwaiting: {', '.join(waiting)}")
-        else:
-            self.lock_label.setText(f"global: held by {holder.thread}")
-            self.lock_label.setToolTip(f"held at {holder.site}")
-
-    def _about(self) -> None:
+    def about(self) -> None:
         from desktop_app import __version__
 
         QMessageBox.about(

@@ -1,0 +1,73 @@
+"""The main window's menu bar, built from the actions the window and its docks own."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMenu, QWidget
+
+from desktop_app.engine.paths import resources_dir
+
+if TYPE_CHECKING:
+    from desktop_app.ui.shell.main_window import MainWindow
+
+
+def make_action(
+    parent: QWidget, text: str, slot: Callable[[], Any], shortcut: QKeySequence | str | None = None, tip: str = ""
+) -> QAction:
+    act = QAction(text, parent)
+    if shortcut is not None:
+        act.setShortcut(QKeySequence(shortcut))
+    if tip:
+        act.setStatusTip(tip)
+    act.triggered.connect(lambda _checked=False: slot())
+    return act
+
+
+def demos() -> list[tuple[str, Path]]:
+    demo_dir = resources_dir() / "demo"
+    return [
+        ("The seed's example (timer, routes, save/restore)", demo_dir / "server.py"),
+        ("Lock contention", demo_dir / "contention.py"),
+    ]
+
+
+def build_menus(w: MainWindow) -> None:
+    """File, Edit, View, Server, Snapshots, Help; ``w.recent_menu`` is filled by the window."""
+    bar = w.menuBar()
+    file_menu = bar.addMenu("&File")
+    file_menu.addAction(w.open_script_action)
+    demo_menu = file_menu.addMenu("Open demo")
+    for label, path in demos():
+        demo_menu.addAction(make_action(w, label, lambda p=path: w.spawn(w.load_script(p))))
+    file_menu.addSeparator()
+    file_menu.addAction(w.open_state_action)
+    w.recent_menu = QMenu("Recent state files", w)
+    file_menu.addMenu(w.recent_menu)
+    file_menu.addAction(w.save_action)
+    file_menu.addAction(w.save_as_action)
+    file_menu.addSeparator()
+    file_menu.addAction(w.quit_action)
+    edit = bar.addMenu("&Edit")
+    edit.addAction(w.undo_action)
+    edit.addAction(w.redo_action)
+    edit.addSeparator()
+    for act in w.view.edit_actions():
+        edit.addAction(act)
+    view = bar.addMenu("&View")
+    for act in w.view.view_actions():
+        view.addAction(act)
+    view.addSeparator()
+    for dock in (w.log_dock, w.locks_dock, w.jobs_dock, w.snapshots_dock):
+        view.addAction(dock.toggleViewAction())
+    server = bar.addMenu("&Server")
+    server.addAction(w.start_action)
+    server.addAction(w.stop_action)
+    server.addAction(w.restart_action)
+    snapshots = bar.addMenu("S&napshots")
+    snapshots.addAction(w.snapshots_dock.take_snapshot_action)
+    help_menu = bar.addMenu("&Help")
+    help_menu.addAction(make_action(w, "About Shared State Studio", w.about))
