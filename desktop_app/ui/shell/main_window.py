@@ -199,6 +199,7 @@ class MainWindow(QMainWindow):
         self.locks_dock.set_server(server)
         self.jobs_dock.set_server(server)
         self.snapshots_dock.set_server(server)
+        self.status_bar.rate_meter.clear()  # the old server's rate says nothing about this one
         self._update_title()
         self._show_endpoint()
         if getattr(self, "_expand_on_first_load", False):

@@ -2,12 +2,56 @@
 
 from __future__ import annotations
 
+import time
+from collections import deque
 from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
 from desktop_app.engine.locks import Holder
+
+RATE_WINDOW = 10.0
+"""Seconds the shown change rate is averaged over: a timer every 2 s reads as one rate, not 1, 0, 1, 0."""
+
+
+def _number(value: float) -> str:
+    """``2.0`` -> ``2``, ``1.43`` -> ``1.4``, ``12.6`` -> ``13``."""
+    return f"{value:,.0f}" if value >= 9.95 else f"{value:.1f}".removesuffix(".0")
+
+
+def rate_text(rate: float) -> str:
+    """Changes per second in words: ``3 changes/s``, ``1 change/s``, ``1 change / 2 s``, ``no changes``.
+
+    Below one change a second the interval reads better than a fraction ("0.5 changes/s").
+    """
+    if rate < 0.005:
+        return "no changes"
+    if rate >= 0.95:
+        shown = _number(rate)
+        return f"{shown} change/s" if shown == "1" else f"{shown} changes/s"
+    period = 1 / rate
+    if period >= 60:
+        return f"1 change / {_number(period / 60)} min"
+    return f"1 change / {_number(period)} s"
+
+
+class RateMeter:
+    """Averages the bridge's per-second rate samples over the last ``window`` seconds."""
+
+    def __init__(self, window: float = RATE_WINDOW) -> None:
+        self.window = window
+        self._samples: deque[tuple[float, float]] = deque()
+
+    def add(self, rate: float, now: float) -> float:
+        """Record a sample taken at ``now`` (monotonic seconds); returns the smoothed rate."""
+        self._samples.append((now, rate))
+        while self._samples and self._samples[0][0] <= now - self.window:
+            self._samples.popleft()
+        return sum(r for _, r in self._samples) / len(self._samples)
+
+    def clear(self) -> None:
+        self._samples.clear()
 
 
 class StatusBar(QStatusBar):
@@ -19,7 +63,9 @@ class StatusBar(QStatusBar):
         self.url_label = QLabel()
         self.url_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.count_label = QLabel()
-        self.rate_label = QLabel("0 changes/s")
+        self.rate_label = QLabel(rate_text(0))
+        self.rate_label.setToolTip(f"Changes to the state, averaged over the last {RATE_WINDOW:g} s")
+        self.rate_meter = RateMeter()
         self.lock_label = QLabel("global: idle")
         for w in (self.script_label, self.url_label, self.count_label, self.rate_label):
             self.addWidget(w)
@@ -45,7 +91,8 @@ class StatusBar(QStatusBar):
         self.count_label.setText(f"{n:,} entries")
 
     def show_rate(self, rate: float) -> None:
-        self.rate_label.setText(f"{rate:.0f} changes/s" if rate >= 1 else f"{rate:.1f} changes/s")
+        """A new per-second sample from the bridge; shows the average over the last RATE_WINDOW s."""
+        self.rate_label.setText(rate_text(self.rate_meter.add(rate, time.monotonic())))
 
     def show_lock_status(self, status: Any) -> None:
         holder: Holder | None = getattr(status, "holder", None)
