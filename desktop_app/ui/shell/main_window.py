@@ -25,6 +25,7 @@ from desktop_app.engine.paths import demo_script
 from desktop_app.engine.server import Server
 from desktop_app.ui.bridge.edit_commands import ReplaceStateCommand
 from desktop_app.ui.bridge.state_bridge import StateBridge
+from desktop_app.ui.common.plural import count
 from desktop_app.ui.jobs.jobs_dock import JobsDock
 from desktop_app.ui.locks.locks_dock import LocksDock
 from desktop_app.ui.shell.log_dock import LogDock
@@ -313,7 +314,7 @@ class MainWindow(QMainWindow):
         )
         self._add_recent(self.state_file)
         self._update_title()
-        self.statusBar().showMessage(f"Loaded {file} ({loaded.format}, {len(loaded.entries)} entries)", 5000)
+        self.statusBar().showMessage(f"Loaded {file} ({loaded.format}, {count(len(loaded.entries), 'entry')})", 5000)
         return True
 
     async def save_state(self) -> bool:

@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
 from desktop_app.engine.locks import Holder
+from desktop_app.ui.common.plural import count
 
 RATE_WINDOW = 10.0
 """Seconds the shown change rate is averaged over: a timer every 2 s reads as one rate, not 1, 0, 1, 0."""
@@ -88,7 +89,7 @@ class StatusBar(QStatusBar):
         self.url_label.setText("  ".join(parts) if server.running else "stopped")
 
     def show_counts(self, n: int) -> None:
-        self.count_label.setText(f"{n:,} entries")
+        self.count_label.setText(count(n, "entry"))
 
     def show_rate(self, rate: float) -> None:
         """A new per-second sample from the bridge; shows the average over the last RATE_WINDOW s."""

@@ -30,8 +30,8 @@ def make_action(
 def demos() -> list[tuple[str, Path]]:
     demo_dir = resources_dir() / "demo"
     return [
-        ("The seed's example (timer, routes, save/restore)", demo_dir / "server.py"),
-        ("Lock contention", demo_dir / "contention.py"),
+        ("Timer, routes and saved state (the Pode example)", demo_dir / "server.py"),
+        ("Lock contention (five workers, three locks)", demo_dir / "contention.py"),
     ]
 
 

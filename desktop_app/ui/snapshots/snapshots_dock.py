@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.ui.bridge.edit_commands import EditFeedback, ReplaceStateCommand
+from desktop_app.ui.common.plural import count
 from desktop_app.ui.common.worker_lanes import WorkerLanes
 from desktop_app.ui.snapshots.diff_runner import DiffRunner, Inputs
 from desktop_app.ui.snapshots.diff_view import DiffResult
@@ -286,7 +287,7 @@ class SnapshotsDock(QDockWidget):
             info: SnapshotInfo = f.result()
             if info.version is not None:
                 self._last_auto_version = info.version
-            self.status.setText(f"Took snapshot {info.title!r}: {info.entries:,} entries")
+            self.status.setText(f"Took snapshot {info.title!r}: {count(info.entries, 'entry')}")
             self.snapshot_taken.emit(info)
             self.refresh()
 
@@ -429,7 +430,7 @@ class SnapshotsDock(QDockWidget):
         answer = QMessageBox.question(
             self,
             "Delete snapshots",
-            f"Delete {len(chosen)} snapshot{'s' if len(chosen) > 1 else ''} ({names})? This cannot be undone.",
+            f"Delete {count(len(chosen), 'snapshot')} ({names})? This cannot be undone.",
         )
         if answer == QMessageBox.StandardButton.Yes:
             self.delete_snapshots(chosen)
@@ -447,7 +448,7 @@ class SnapshotsDock(QDockWidget):
             if err is not None:
                 self._fail("Could not delete", err)
             else:
-                self.status.setText(f"Deleted {len(doomed)} snapshot{'s' if len(doomed) != 1 else ''}")
+                self.status.setText(f"Deleted {count(len(doomed), 'snapshot')}")
             self.refresh()
 
         return self._submit(delete, done)

@@ -84,6 +84,21 @@ def test_title_status_and_tree_show_the_script(qtbot: Any, window: MainWindow) -
     assert "3 entries" in window.count_label.text()
 
 
+def test_one_entry_is_counted_in_the_singular(qtbot: Any, window: MainWindow) -> None:
+    state = window.server.state  # type: ignore[union-attr]
+    state.remove("cache")
+    state.remove("count")
+    qtbot.waitUntil(lambda: window.count_label.text() == "1 entry", timeout=5000)
+
+
+def test_demo_menu_says_what_each_demo_does(window: MainWindow) -> None:
+    file_menu = window.menuBar().actions()[0].menu()
+    demo_menu = next(a.menu() for a in file_menu.actions() if a.text() == "Open demo")
+    labels = [a.text() for a in demo_menu.actions()]
+    assert labels[0] == "Timer, routes and saved state (the Pode example)"
+    assert not [t for t in labels if "seed" in t.lower()]
+
+
 def test_open_replace_is_undoable(qtbot: Any, window: MainWindow, tmp_path: Path) -> None:
     f = tmp_path / "in.json"
     f.write_text(json.dumps({"only": {"Value": [1], "Scope": []}}))
