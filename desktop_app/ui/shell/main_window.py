@@ -80,6 +80,7 @@ class MainWindow(QMainWindow):
         self.bridge.start()
         self._restore_settings()
         self._update_title()
+        self._show_server_state()
 
     # -- construction -----------------------------------------------------------------------------
 
@@ -202,7 +203,7 @@ class MainWindow(QMainWindow):
         self.snapshots_dock.set_server(server)
         self.status_bar.rate_meter.clear()  # the old server's rate says nothing about this one
         self._update_title()
-        self._show_endpoint()
+        self._show_server_state()
         if getattr(self, "_expand_on_first_load", False):
             self._expand_on_first_load = False
             # A new user should see hash -> values grow without hunting for the arrow.
@@ -220,16 +221,30 @@ class MainWindow(QMainWindow):
         if path:
             await self.load_script(path)
 
+    def _server_busy(self) -> None:
+        """While a start or stop runs, neither can be asked for again."""
+        self.start_action.setEnabled(False)
+        self.stop_action.setEnabled(False)
+
     async def start_server(self) -> None:
-        if self.server is not None:
-            await self.off_thread(self.server.start)
-            self._show_endpoint()
-            self.statusBar().showMessage("Server started", 3000)
+        server = self.server
+        if server is None or server.running:
+            return
+        self._server_busy()
+        try:
+            await self.off_thread(server.start)
+        finally:
+            self._show_server_state()
+        self.statusBar().showMessage("Server started", 3000)
 
     async def stop_server(self) -> None:
-        if self.server is not None:
-            stuck = await self.off_thread(self.server.stop)
-            self._show_endpoint()
+        server = self.server
+        if server is not None and server.running:
+            self._server_busy()
+            try:
+                stuck = await self.off_thread(server.stop)
+            finally:
+                self._show_server_state()
             if stuck:
                 self.notify("warning",
                     "Jobs still running",
@@ -383,8 +398,14 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{APP_TITLE} — {name}")
         self.status_bar.show_script(name)
 
-    def _show_endpoint(self) -> None:
-        self.status_bar.show_endpoint(self.server)
+    def _show_server_state(self) -> None:
+        """The endpoint in the status bar, and Start / Stop enabled by whether the server runs."""
+        server = self.server
+        self.status_bar.show_endpoint(server)
+        running = server is not None and server.running
+        self.start_action.setEnabled(server is not None and not running)
+        self.stop_action.setEnabled(running)
+        self.restart_action.setEnabled(server is not None)
 
     def _show_counts(self, *_: Any) -> None:
         self.status_bar.show_counts(len(self.server.state) if self.server is not None else 0)

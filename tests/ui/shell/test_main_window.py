@@ -204,6 +204,21 @@ def test_stop_start_restart(qtbot: Any, window: MainWindow) -> None:
     assert server.running and not server.state.test("extra") and server.state.get("count") == 5
 
 
+def test_start_and_stop_are_enabled_by_the_server_state(qtbot: Any, window: MainWindow) -> None:
+    from PySide6.QtCore import Qt
+
+    server = window.server
+    assert server is not None and server.running
+    assert not window.start_action.isEnabled() and window.stop_action.isEnabled()
+    window.activateWindow()
+    qtbot.keyClick(window, Qt.Key.Key_F5, Qt.KeyboardModifier.ShiftModifier)  # Stop
+    qtbot.waitUntil(lambda: not server.running and window.start_action.isEnabled(), timeout=10_000)
+    assert not window.stop_action.isEnabled()
+    qtbot.keyClick(window, Qt.Key.Key_F5)  # Start
+    qtbot.waitUntil(lambda: server.running and window.stop_action.isEnabled(), timeout=10_000)
+    assert not window.start_action.isEnabled()
+
+
 def test_status_bar_names_the_global_lock_holder(qtbot: Any, window: MainWindow) -> None:
     server = window.server
     assert server is not None
