@@ -226,6 +226,7 @@ class JobsDock(QDockWidget):
         """Show ``server``'s jobs (None: empty tables, sampling stops)."""
         self.server = server
         self._sampler.reset()
+        self.status.setText(" ")  # "Resumed 'forever'" was about the previous server's job
         self.jobs_model.clear()
         self.routes_model.clear()
         for dialog in (self.edit_dialog, self.traceback_dialog):
@@ -389,6 +390,7 @@ class JobsDock(QDockWidget):
                     message = f"Ran '{name}' in {format_duration(took)}"
             self._report(name, message)
 
+        self._sampler.note_manual_run(row.key, datetime.now())
         self.status.setText(f"Running '{name}'…")
         return self._submit(run, done)
 

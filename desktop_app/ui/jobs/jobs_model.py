@@ -51,6 +51,8 @@ class JobRow:
     errors: int = 0
     state: str = ""
     job: Any = field(default=None, compare=False)
+    last_run: datetime | None = field(default=None, compare=False)
+    """The later of the job's last scheduled run and its last *Run now* from this dock."""
 
 
 class KeyedTableModel(QAbstractTableModel):
@@ -213,8 +215,9 @@ class JobsModel(KeyedTableModel):
             job = row.job
             if column == COL_NEXT and getattr(job, "next_run", None) is not None:
                 return f"{job.next_run:%Y-%m-%d %H:%M:%S}"
-            if column == COL_LAST and getattr(job, "last_run", None) is not None:
-                return f"{job.last_run:%Y-%m-%d %H:%M:%S}"
+            if column == COL_LAST and row.last_run is not None:
+                manual = row.last_run != getattr(job, "last_run", None)
+                return f"{row.last_run:%Y-%m-%d %H:%M:%S}" + (" (Run now: not counted in Runs)" if manual else "")
             if column == COL_TRIGGER:
                 return row.cells[COL_TRIGGER]
         return None
@@ -240,8 +243,25 @@ class RoutesModel(KeyedTableModel):
 class JobSampler:
     """Turns the server's timers, schedules and routes into rows. Reads counters only: no lock is taken."""
 
+    def __init__(self) -> None:
+        # Run now is Pode's Invoke-PodeTimer: the engine leaves last_run alone (spec §7.3), yet a
+        # person who just ran a job expects "Last run" to say so. Kept per (kind, name).
+        self._manual_runs: dict[tuple[str, str], datetime] = {}
+
     def reset(self) -> None:
-        """Nothing to forget: the engine keeps each job's outcome (``last_ok``)."""
+        """Forget the manual runs of the previous server (the engine keeps each job's outcome)."""
+        self._manual_runs.clear()
+
+    def note_manual_run(self, key: tuple[str, str], when: datetime) -> None:
+        """A *Run now* of the job ``key`` started at ``when``."""
+        self._manual_runs[key] = when
+
+    def last_run(self, key: tuple[str, str], job: Any) -> datetime | None:
+        scheduled: datetime | None = job.last_run
+        manual = self._manual_runs.get(key)
+        if manual is None or (scheduled is not None and scheduled >= manual):
+            return scheduled
+        return manual
 
     @staticmethod
     def failed(job: Any) -> bool:
@@ -253,6 +273,7 @@ class JobSampler:
         for kind, jobs in (("timer", server.timers.list()), ("schedule", server.schedules.list())):
             for job in jobs:
                 key = (kind, job.name.casefold())
+                last_run = self.last_run(key, job)
                 state = job.state
                 failed = self.failed(job)
                 if failed and state in ("waiting", "completed"):
@@ -269,12 +290,12 @@ class JobSampler:
                     COL_ERRORS: str(job.errors),
                     COL_TRIGGER: trigger,
                     COL_LIMIT: str(job.limit) if job.limit else "∞",
-                    COL_LAST: format_age(job.last_run, now),
+                    COL_LAST: format_age(last_run, now),
                     COL_DURATION: format_duration(job.last_duration),
                     COL_KIND: kind,
                 }
                 cells = tuple(texts[c] for c in range(len(JOB_COLUMNS)))
-                rows.append(JobRow(key, cells, job.errors, state, job))
+                rows.append(JobRow(key, cells, job.errors, state, job, last_run))
         return rows
 
     @staticmethod
