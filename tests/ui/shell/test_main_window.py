@@ -15,7 +15,7 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 from desktop_app.engine import persistence
-from desktop_app.ui.shell import main_window as mw
+from desktop_app.ui.shell import state_file_flows as flows
 from desktop_app.ui.shell.main_window import MainWindow
 
 SCRIPT = """
@@ -148,14 +148,14 @@ def test_save_as_with_format_and_scope_then_save_keeps_format(
     out = tmp_path / "out.json"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), ""))
 
-    class Options(mw.SaveOptionsDialog):
+    class Options(flows.SaveOptionsDialog):
         def exec(self) -> int:
             self.format.setCurrentIndex(1)  # Pode v2 typed
             self.filtered.setChecked(True)
             self.scope.setText("keep")
-            return int(mw.SaveOptionsDialog.DialogCode.Accepted.value)
+            return int(flows.SaveOptionsDialog.DialogCode.Accepted.value)
 
-    monkeypatch.setattr(mw, "SaveOptionsDialog", Options)
+    monkeypatch.setattr(flows, "SaveOptionsDialog", Options)
     assert run(qtbot, window, window.save_state_as())
     loaded = persistence.read_file(out)
     assert loaded is not None and loaded.format == "pode-v2"
