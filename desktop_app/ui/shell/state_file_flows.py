@@ -11,13 +11,29 @@ from typing import Any
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from desktop_app.engine import StateFileError, persistence
+from desktop_app.engine.paths import data_dir, resources_dir
 from desktop_app.engine.server import Server
 from desktop_app.ui.bridge.edit_commands import ReplaceStateCommand
 from desktop_app.ui.common.plural import count
-from desktop_app.ui.shell.save_dialog import SaveOptionsDialog
+from desktop_app.ui.shell.save_dialog import FILE_FILTER, SaveOptionsDialog
 from desktop_app.ui.shell.window_menus import make_action
 
 log = logging.getLogger("desktop_app.ui")
+
+def state_file_folder(state_file: Path | None, script: Path | None, resources: Path, data: Path) -> Path:
+    """Where Open and Save As start: where the state file is, or is most likely to be.
+
+    The current state file's folder; else a user's script's folder (its ``./state.json`` lives
+    there); else, for the bundled demos (whose folder holds no state), the data folder where the
+    demo saves ``state.json``.
+    """
+    if state_file is not None:
+        return state_file.parent
+    if script is not None and not script.resolve().is_relative_to(resources.resolve()):
+        return script.parent
+    demo = data / "demo"
+    return demo if demo.is_dir() else data
+
 
 MAX_RECENT = 10
 BIG_FILE = 10 * 1024 * 1024
@@ -44,11 +60,12 @@ class StateFileFlows:
 
     # -- state files ------------------------------------------------------------------------------
 
+    def dialog_folder(self) -> Path:
+        """The folder Open and Save As start in (see ``state_file_folder``)."""
+        return state_file_folder(self.state_file, self.script, resources_dir(), data_dir())
+
     async def open_state_dialog(self) -> None:
-        start = str(self.state_file.parent) if self.state_file else str(self.script.parent if self.script else "")
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Open state file", start, "State files (*.json);;All files (*)"
-        )
+        path, _ = QFileDialog.getOpenFileName(self, "Open state file", str(self.dialog_folder()), FILE_FILTER)
         if path:
             await self.open_state_file(path)
 
@@ -61,10 +78,11 @@ class StateFileFlows:
             "Replace: the state becomes exactly the file.\n"
             "Merge: keys in the file overwrite the same keys; others stay.\n\nEither way, Undo brings it back."
         )
-        replace = box.addButton("Replace", QMessageBox.ButtonRole.AcceptRole)
+        replace = box.addButton("Replace", QMessageBox.ButtonRole.DestructiveRole)
         merge = box.addButton("Merge", QMessageBox.ButtonRole.AcceptRole)
         box.addButton(QMessageBox.StandardButton.Cancel)
-        box.setDefaultButton(replace)
+        # Enter must not throw the live state away: the safe choice is the default.
+        box.setDefaultButton(merge)
         box.exec()
         clicked = box.clickedButton()
         if clicked is merge:
@@ -115,16 +133,14 @@ class StateFileFlows:
         return await self._save(self.state_file, {"format": self.state_format})
 
     async def save_state_as(self) -> bool:
-        start = str(self.state_file) if self.state_file else str(Path.home() / "state.json")
-        path, _ = QFileDialog.getSaveFileName(self, "Save state as", start, "State files (*.json);;All files (*)")
-        if not path:
-            return False
-        dialog = SaveOptionsDialog(self.state_format, self)
+        """One dialog: the path (Browse… to pick it), the format and the entries; then the save."""
+        suggested = self.state_file or self.dialog_folder() / "state.json"
+        dialog = SaveOptionsDialog(suggested, self.state_format, self)
         if dialog.exec() != SaveOptionsDialog.DialogCode.Accepted:
             return False
         opts = dialog.options()
-        if await self._save(Path(path), opts.save_kwargs()):
-            self.state_file, self.state_format = Path(path).resolve(), opts.format
+        if await self._save(opts.path, opts.save_kwargs()):
+            self.state_file, self.state_format = opts.path.resolve(), opts.format
             self._add_recent(self.state_file)
             self._update_title()
             return True

@@ -146,10 +146,17 @@ def test_save_as_with_format_and_scope_then_save_keeps_format(
     qtbot: Any, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out = tmp_path / "out.json"
-    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), ""))
+    shown: list[str] = []
+
+    def no_second_dialog(*_a: Any, **_k: Any) -> tuple[str, str]:
+        raise AssertionError("Save As is one dialog: no file dialog unless Browse… is clicked")
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", no_second_dialog)
 
     class Options(flows.SaveOptionsDialog):
         def exec(self) -> int:
+            shown.append(self.path_edit.text())  # the path is in the dialog, not hidden behind it
+            self.path_edit.setText(str(out))
             self.format.setCurrentIndex(1)  # Pode v2 typed
             self.filtered.setChecked(True)
             self.scope.setText("keep")
@@ -157,6 +164,7 @@ def test_save_as_with_format_and_scope_then_save_keeps_format(
 
     monkeypatch.setattr(flows, "SaveOptionsDialog", Options)
     assert run(qtbot, window, window.save_state_as())
+    assert shown == [str(tmp_path / "state.json")]  # a user script: its folder, where ./state.json lives
     loaded = persistence.read_file(out)
     assert loaded is not None and loaded.format == "pode-v2"
     assert list(loaded.entries) == ["hash"]
@@ -165,6 +173,76 @@ def test_save_as_with_format_and_scope_then_save_keeps_format(
     assert run(qtbot, window, window.save_state())
     again = persistence.read_file(out)
     assert again is not None and again.format == "pode-v2" and again.entries["hash"][0] == {"values": [3]}
+
+
+def test_save_as_dialog_shows_the_path_and_browse_fills_it(
+    qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    existing = tmp_path / "state.json"
+    existing.write_text("{}")
+    dialog = flows.SaveOptionsDialog(existing, "pode-v2")
+    qtbot.addWidget(dialog)
+    assert dialog.windowTitle() == "Save state as" and dialog.path_edit.text() == str(existing)
+    assert "replaces" in dialog.path_note.text() and dialog.save_button.isEnabled()
+    assert dialog.format.currentData() == "pode-v2"
+    picked = tmp_path / "other.json"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(picked), ""))
+    dialog.browse_button.click()
+    assert dialog.options().path == picked and "new file" in dialog.path_note.text().lower()
+    dialog.path_edit.setText(str(tmp_path / "missing" / "x.json"))
+    assert not dialog.save_button.isEnabled() and "No such folder" in dialog.path_note.text()
+
+
+def test_open_and_save_start_where_the_state_file_is(
+    qtbot: Any, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from desktop_app.engine.paths import resources_dir
+
+    data = tmp_path / "data"
+    (data / "demo").mkdir(parents=True)
+    monkeypatch.setenv("STATE_STUDIO_DATA_DIR", str(data))
+    starts: list[str] = []
+
+    def record(_parent: Any, _title: str, start: str, *_a: Any, **_k: Any) -> tuple[str, str]:
+        starts.append(start)
+        return "", ""
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", record)
+    window.script = resources_dir() / "demo" / "server.py"  # the demo: its folder holds no state file
+    run(qtbot, window, window.open_state_dialog())
+    window.state_file = tmp_path / "kept" / "mine.json"
+    run(qtbot, window, window.open_state_dialog())
+    assert starts == [str(data / "demo"), str(tmp_path / "kept")]
+
+
+def test_state_file_folder(tmp_path: Path) -> None:
+    resources, data = tmp_path / "resources", tmp_path / "data"
+    demo = resources / "demo" / "server.py"
+    mine = tmp_path / "project" / "srv.py"
+    assert flows.state_file_folder(tmp_path / "a" / "s.json", demo, resources, data) == tmp_path / "a"
+    assert flows.state_file_folder(None, mine, resources, data) == tmp_path / "project"
+    assert flows.state_file_folder(None, demo, resources, data) == data  # the demo has not saved yet
+    (data / "demo").mkdir(parents=True)
+    assert flows.state_file_folder(None, demo, resources, data) == data / "demo"
+    assert flows.state_file_folder(None, None, resources, data) == data / "demo"
+
+
+def test_enter_in_the_open_question_merges_instead_of_replacing(
+    qtbot: Any, window: MainWindow, tmp_path: Path
+) -> None:
+    from PySide6.QtCore import Qt, QTimer
+
+    answers: list[str] = []
+
+    def press_enter() -> None:
+        box = QApplication.activeModalWidget()
+        assert isinstance(box, QMessageBox)
+        answers.append(box.defaultButton().text())
+        qtbot.keyClick(box, Qt.Key.Key_Return)
+
+    QTimer.singleShot(0, press_enter)
+    assert window.ask_merge(tmp_path / "in.json") is True
+    assert answers == ["Merge"]
 
 
 def test_save_error_names_the_file_and_keeps_the_old_one(
