@@ -24,6 +24,7 @@ from desktop_app.engine import ScriptError
 from desktop_app.engine.paths import demo_script
 from desktop_app.engine.server import Server
 from desktop_app.ui.bridge.state_bridge import StateBridge
+from desktop_app.ui.common.plural import count
 from desktop_app.ui.jobs.jobs_dock import JobsDock
 from desktop_app.ui.locks.locks_dock import LocksDock
 from desktop_app.ui.shell.log_dock import LogDock
@@ -70,6 +71,7 @@ class MainWindow(StateFileFlows, QMainWindow):
         self.rate_label, self.lock_label = sb.rate_label, sb.lock_label
         self.bridge.lock_status.connect(sb.show_lock_status)
         self.bridge.rate_changed.connect(sb.show_rate)
+        self.snapshots_dock.snapshot_taken.connect(self._show_snapshot_taken)
         self.bridge.entries_reset.connect(self._show_counts)
         self.bridge.entries_changed.connect(self._show_counts)
         self.bridge.start()
@@ -278,6 +280,14 @@ class MainWindow(StateFileFlows, QMainWindow):
 
     def _show_counts(self, *_: Any) -> None:
         self.status_bar.show_counts(len(self.server.state) if self.server is not None else 0)
+
+    def _show_snapshot_taken(self, info: Any) -> None:
+        """A snapshot someone took (Ctrl+T) is seen: a status message, the dock in front, its row selected."""
+        if info.auto:
+            return  # every few minutes in the background: no dock jumping forward
+        self.statusBar().showMessage(f"Took snapshot {info.title!r} ({count(info.entries, 'entry')})", 5000)
+        self.snapshots_dock.show()
+        self.snapshots_dock.raise_()
 
     def about(self) -> None:
         from desktop_app import __version__

@@ -8,7 +8,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer, Signal
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -242,8 +242,8 @@ class SnapshotsDock(QDockWidget):
 
     # -- listing --------------------------------------------------------------------------------
 
-    def refresh(self) -> Future[Any]:
-        """Re-read the folder (off the GUI thread) and update the list in place."""
+    def refresh(self, select: Path | None = None) -> Future[Any]:
+        """Re-read the folder (off the GUI thread) and update the list in place; then select ``select``."""
         store = self.store
 
         def done(f: Future[Any]) -> None:
@@ -253,6 +253,11 @@ class SnapshotsDock(QDockWidget):
                 return
             infos: list[SnapshotInfo] = f.result()
             self.model.set_snapshots(infos)
+            if select is not None and (row := self.model.row_of(select)) >= 0:
+                index = self.model.index(row, 0)
+                self.select(self.model.info(row))
+                self.list_view.selectionModel().setCurrentIndex(index, QItemSelectionModel.SelectionFlag.NoUpdate)
+                self.list_view.scrollTo(index)
             self.snapshots_listed.emit(infos)
 
         return self._submit(store.list, done)
@@ -288,8 +293,9 @@ class SnapshotsDock(QDockWidget):
             if info.version is not None:
                 self._last_auto_version = info.version
             self.status.setText(f"Took snapshot {info.title!r}: {count(info.entries, 'entry')}")
+            # A snapshot someone asked for is shown selected; an automatic one leaves the selection be.
+            self.refresh(select=None if auto else info.path)
             self.snapshot_taken.emit(info)
-            self.refresh()
 
         self.status.setText("Taking a snapshot…")
         return self._submit(take, done)

@@ -357,3 +357,23 @@ def test_ctrl_z_in_the_tree_undoes_the_last_edit(qtbot: Any, window: MainWindow)
     window.view.tree.setFocus()
     qtbot.keyClick(window.view.tree, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: not state.test("orders"), timeout=5000)
+
+
+def test_ctrl_t_shows_the_snapshot_it_took(
+    qtbot: Any, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QInputDialog
+
+    from desktop_app.ui.snapshots.snapshot_store import SnapshotStore
+
+    dock = window.snapshots_dock
+    dock.store = SnapshotStore(tmp_path / "snaps")
+    window.jobs_dock.raise_()  # the Snapshots dock is behind another tab, as on a first run
+    qtbot.waitUntil(lambda: not dock.isVisible() or dock.visibleRegion().isEmpty(), timeout=3000)
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("before the deploy", True))
+    window.activateWindow()
+    qtbot.keyClick(window.view.tree, Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: [i.label for i in dock.selected()] == ["before the deploy"], timeout=10_000)
+    assert dock.isVisible() and not dock.visibleRegion().isEmpty()
+    assert "before the deploy" in window.statusBar().currentMessage()

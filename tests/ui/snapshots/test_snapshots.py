@@ -144,6 +144,19 @@ def test_store_delete_prune_and_errors(tmp_path: Path, server: Server) -> None:
 # -- the dock -------------------------------------------------------------------------------------
 
 
+def test_a_snapshot_taken_by_hand_is_selected_an_automatic_one_is_not(
+    qtbot: Any, server: Server, make_dock: Any
+) -> None:
+    dock = make_dock(server=server)
+    first = _take(qtbot, dock, "mine")
+    qtbot.waitUntil(lambda: dock.selected() == [dock.model.info(dock.model.row_of(first.path))])
+    server.state.set("count", 7)
+    with qtbot.waitSignal(dock.snapshots_listed):
+        with qtbot.waitSignal(dock.snapshot_taken):
+            dock.auto_snapshot_now()
+    assert dock.model.rowCount() == 2 and [i.path for i in dock.selected()] == [first.path]
+
+
 def test_dock_takes_snapshots_that_survive_a_restart(
     qtbot: Any, qtmodeltester: Any, tmp_path: Path, server: Server, make_dock: Any
 ) -> None:
