@@ -38,6 +38,8 @@ log = logging.getLogger("desktop_app.ui")
 T = TypeVar("T")
 
 APP_TITLE = "Shared State Studio"
+FIRST_RUN_EXPAND_ROWS = 200
+"""A state of at most this many rows (entries and everything nested) opens fully expanded on first run."""
 
 
 class MainWindow(StateFileFlows, QMainWindow):
@@ -72,6 +74,9 @@ class MainWindow(StateFileFlows, QMainWindow):
         self.bridge.lock_status.connect(sb.show_lock_status)
         self.bridge.rate_changed.connect(sb.show_rate)
         self.snapshots_dock.snapshot_taken.connect(self._show_snapshot_taken)
+        self._expand_on_first_load = False
+        self.bridge.entries_reset.connect(self._expand_small_state)
+        self.bridge.entries_changed.connect(self._expand_small_state)
         self.bridge.entries_reset.connect(self._show_counts)
         self.bridge.entries_changed.connect(self._show_counts)
         self.bridge.start()
@@ -201,14 +206,23 @@ class MainWindow(StateFileFlows, QMainWindow):
         self.status_bar.rate_meter.clear()  # the old server's rate says nothing about this one
         self._update_title()
         self._show_server_state()
-        if getattr(self, "_expand_on_first_load", False):
-            self._expand_on_first_load = False
-            # A new user should see hash -> values grow without hunting for the arrow.
-            QTimer.singleShot(700, self._expand_small_state)
+        self._expand_small_state()
 
-    def _expand_small_state(self) -> None:
+    def _expand_small_state(self, *_: Any) -> None:
+        """First run: a small state opens fully expanded, so a new user sees hash -> values grow.
+
+        Tried on attach and on each update until the tree has the server's entries, then never again.
+        """
+        if not self._expand_on_first_load or self.server is None:
+            return
         nodes = self.view.model.top_nodes()
-        if 0 < len(nodes) <= 20:
+        if not nodes:
+            return
+        self._expand_on_first_load = False
+        budget = [FIRST_RUN_EXPAND_ROWS]
+        if all(_fits(node.value, budget) for node in nodes):
+            self.view.expand_all()
+        elif len(nodes) <= 20:  # too big to open fully: at least the entries themselves
             for node in nodes:
                 self.view.tree.expand(self.view.view_index(node))
 
@@ -352,3 +366,15 @@ class MainWindow(StateFileFlows, QMainWindow):
         self.shutdown()
         event.accept()
         QTimer.singleShot(0, self.deleteLater)
+
+
+def _fits(value: Any, budget: list[int]) -> bool:
+    """Count ``value``'s rows against ``budget[0]`` (spent in place); False once it runs out."""
+    budget[0] -= 1
+    if budget[0] < 0:
+        return False
+    if isinstance(value, dict):
+        return all(_fits(v, budget) for v in value.values())
+    if isinstance(value, list | tuple | set | frozenset):
+        return all(_fits(v, budget) for v in value)
+    return True

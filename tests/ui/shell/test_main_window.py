@@ -338,10 +338,33 @@ def test_first_run_expands_a_small_state(qtbot: Any, window: MainWindow) -> None
     view = window.view
     qtbot.waitUntil(lambda: len(view.model.top_nodes()) == 3, timeout=5000)
 
-    def all_expanded() -> bool:
-        return all(view.tree.isExpanded(view.view_index(n)) for n in view.model.top_nodes() if n.key != "count")
+    def expanded(*path: Any) -> bool:
+        node = view.model.node_for_path(path)
+        return node is not None and view.tree.isExpanded(view.view_index(node))
 
-    qtbot.waitUntil(all_expanded, timeout=3000)
+    # the whole small state, nested containers too (hash -> values), as the README promises
+    qtbot.waitUntil(lambda: expanded("hash") and expanded("hash", "values") and expanded("cache"), timeout=3000)
+
+
+def test_first_run_opens_only_the_entries_of_a_big_state(
+    qtbot: Any, tmp_path: Path, loop: asyncio.AbstractEventLoop, dialogs: Dialogs
+) -> None:
+    script = tmp_path / "big.py"
+    script.write_text("def setup(server):\n    server.state.set('hash', {'values': list(range(500))})\n")
+    w = MainWindow(QSettings(str(tmp_path / "big.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(w)
+    w.show()
+    try:
+        run(qtbot, w, w.load_script(script))
+        view = w.view
+        qtbot.waitUntil(lambda: not w._expand_on_first_load, timeout=5000)
+        hash_node = view.model.node_for_path(("hash",))
+        values = view.model.node_for_path(("hash", "values"))
+        assert hash_node is not None and values is not None
+        assert view.tree.isExpanded(view.view_index(hash_node))
+        assert not view.tree.isExpanded(view.view_index(values))  # 500 rows would bury everything else
+    finally:
+        w.close()
 
 
 def test_ctrl_z_in_the_tree_undoes_the_last_edit(qtbot: Any, window: MainWindow) -> None:
