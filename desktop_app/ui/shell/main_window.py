@@ -28,9 +28,10 @@ from desktop_app.ui.common.plural import count
 from desktop_app.ui.jobs.jobs_dock import JobsDock
 from desktop_app.ui.locks.locks_dock import LocksDock
 from desktop_app.ui.shell.log_dock import LogDock
+from desktop_app.ui.shell.shortcuts_dialog import ShortcutsDialog
 from desktop_app.ui.shell.state_file_flows import StateFileFlows
 from desktop_app.ui.shell.status_bar import StatusBar
-from desktop_app.ui.shell.window_menus import build_menus, make_action
+from desktop_app.ui.shell.window_menus import build_menus, make_action, show_shortcuts
 from desktop_app.ui.snapshots.snapshots_dock import SnapshotsDock
 from desktop_app.ui.tree.state_view import StateView
 
@@ -302,6 +303,9 @@ class MainWindow(StateFileFlows, QMainWindow):
         self.statusBar().showMessage(f"Took snapshot {info.title!r} ({count(info.entries, 'entry')})", 5000)
         self.snapshots_dock.show()
         self.snapshots_dock.raise_()
+
+    def show_shortcuts(self) -> ShortcutsDialog:
+        return show_shortcuts(self)
 
     def about(self) -> None:
         from desktop_app import __version__

@@ -8,13 +8,14 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QFileDialog
 
 from desktop_app.engine import StateFileError, persistence
 from desktop_app.engine.paths import data_dir, resources_dir
 from desktop_app.engine.server import Server
 from desktop_app.ui.bridge.edit_commands import ReplaceStateCommand
 from desktop_app.ui.common.plural import count
+from desktop_app.ui.common.replace_or_merge import ask_replace_or_merge
 from desktop_app.ui.shell.save_dialog import FILE_FILTER, SaveOptionsDialog
 from desktop_app.ui.shell.window_menus import make_action
 
@@ -70,26 +71,8 @@ class StateFileFlows:
             await self.open_state_file(path)
 
     def ask_merge(self, path: Path) -> bool | None:
-        """True = merge, False = replace, None = cancelled."""
-        box = QMessageBox(self)
-        box.setWindowTitle("Open state file")
-        box.setText(f"Load {path.name} into the live state?")
-        box.setInformativeText(
-            "Replace: the state becomes exactly the file.\n"
-            "Merge: keys in the file overwrite the same keys; others stay.\n\nEither way, Undo brings it back."
-        )
-        replace = box.addButton("Replace", QMessageBox.ButtonRole.DestructiveRole)
-        merge = box.addButton("Merge", QMessageBox.ButtonRole.AcceptRole)
-        box.addButton(QMessageBox.StandardButton.Cancel)
-        # Enter must not throw the live state away: the safe choice is the default.
-        box.setDefaultButton(merge)
-        box.exec()
-        clicked = box.clickedButton()
-        if clicked is merge:
-            return True
-        if clicked is replace:
-            return False
-        return None
+        """True = merge, False = replace, None = cancelled (Enter merges)."""
+        return ask_replace_or_merge(self, "Open state file", f"Load {path.name} into the live state?", "the file")
 
     async def open_state_file(self, path: str | os.PathLike[str], merge: bool | None = None) -> bool:
         """Read a state file off the GUI thread and apply it as one undoable step."""

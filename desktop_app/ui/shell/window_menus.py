@@ -6,10 +6,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu, QWidget
 
 from desktop_app.engine.paths import resources_dir
+from desktop_app.ui.shell.shortcuts_dialog import ShortcutsDialog, action_shortcuts, menu_shortcuts
 
 if TYPE_CHECKING:
     from desktop_app.ui.shell.main_window import MainWindow
@@ -68,6 +70,24 @@ def build_menus(w: MainWindow) -> None:
     server.addAction(w.stop_action)
     server.addAction(w.restart_action)
     snapshots = bar.addMenu("S&napshots")
-    snapshots.addAction(w.snapshots_dock.take_snapshot_action)
+    dock = w.snapshots_dock
+    for act in (dock.take_snapshot_action, dock.diff_live_action, dock.diff_pair_action, dock.restore_action):
+        snapshots.addAction(act)
+    snapshots.addSeparator()
+    snapshots.addAction(dock.export_action)
     help_menu = bar.addMenu("&Help")
+    w.shortcuts_action = make_action(w, "Keyboard shortcuts", w.show_shortcuts, "F1")
+    help_menu.addAction(w.shortcuts_action)
+    help_menu.addSeparator()
     help_menu.addAction(make_action(w, "About Shared State Studio", w.about))
+
+
+def show_shortcuts(w: MainWindow) -> ShortcutsDialog:
+    """Help → Keyboard shortcuts: the menus' shortcuts, then those that work inside a dock."""
+    rows = menu_shortcuts(w.menuBar())
+    rows += action_shortcuts("Jobs dock", w.jobs_dock.job_actions())
+    rows += action_shortcuts("Snapshots dock", [w.snapshots_dock.delete_action])
+    dialog = ShortcutsDialog(rows, w)
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    dialog.show()
+    return dialog

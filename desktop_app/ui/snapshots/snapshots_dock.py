@@ -16,12 +16,12 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QMenu,
     QMessageBox,
-    QToolButton,
     QWidget,
 )
 
 from desktop_app.ui.bridge.edit_commands import EditFeedback, ReplaceStateCommand
 from desktop_app.ui.common.plural import count
+from desktop_app.ui.common.replace_or_merge import ask_replace_or_merge
 from desktop_app.ui.common.worker_lanes import WorkerLanes
 from desktop_app.ui.snapshots.diff_runner import DiffRunner, Inputs
 from desktop_app.ui.snapshots.diff_view import DiffResult
@@ -80,16 +80,7 @@ class SnapshotsDock(QDockWidget):
         self.toolbar.addAction(self.take_snapshot_action)
         self.toolbar.addAction(self.diff_live_action)
         self.toolbar.addAction(self.diff_pair_action)
-        restore_button = QToolButton()
-        restore_button.setText("Restore")
-        restore_button.setToolTip("Restore the selected snapshot (undoable)")
-        restore_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        restore_menu = QMenu(restore_button)
-        restore_menu.addAction(self.restore_replace_action)
-        restore_menu.addAction(self.restore_merge_action)
-        restore_button.setMenu(restore_menu)
-        self.restore_button = restore_button
-        self.toolbar.addWidget(restore_button)
+        self.toolbar.addAction(self.restore_action)
         self.toolbar.addAction(self.export_action)
         self.toolbar.addAction(self.delete_action)
         self.setWidget(panel)
@@ -146,6 +137,9 @@ class SnapshotsDock(QDockWidget):
             "Restore (merge)",
             lambda: self.restore_selected(merge=True),
             "Put the snapshot's entries back, keeping entries it does not have",
+        )
+        self.restore_action = make(
+            "Restore…", self.ask_and_restore, "Restore the selected snapshot: replace or merge (undoable)"
         )
         self.export_action = make(
             "Export…", self.ask_and_export, "Write the selected snapshot to a state file"
@@ -219,7 +213,7 @@ class SnapshotsDock(QDockWidget):
         self.diff_pair_action.setEnabled(n == 2)
         self.restore_replace_action.setEnabled(live and n == 1)
         self.restore_merge_action.setEnabled(live and n == 1)
-        self.restore_button.setEnabled(live and n == 1)
+        self.restore_action.setEnabled(live and n == 1)
         self.export_action.setEnabled(n == 1)
         self.delete_action.setEnabled(n >= 1)
 
@@ -362,6 +356,15 @@ class SnapshotsDock(QDockWidget):
         self.diff_ready.emit(result)
 
     # -- restoring ------------------------------------------------------------------------------
+
+    def ask_and_restore(self) -> Future[Any] | None:
+        chosen = self.selected()
+        if len(chosen) != 1 or self.server is None:
+            return None
+        merge = ask_replace_or_merge(
+            self, "Restore snapshot", f"Restore {chosen[0].title!r} into the live state?", "the snapshot"
+        )
+        return None if merge is None else self.restore_snapshot(chosen[0], merge=merge)
 
     def restore_selected(self, merge: bool) -> Future[Any] | None:
         chosen = self.selected()

@@ -400,3 +400,20 @@ def test_ctrl_t_shows_the_snapshot_it_took(
     qtbot.waitUntil(lambda: [i.label for i in dock.selected()] == ["before the deploy"], timeout=10_000)
     assert dock.isVisible() and not dock.visibleRegion().isEmpty()
     assert "before the deploy" in window.statusBar().currentMessage()
+
+
+def test_help_and_snapshots_menus_offer_what_people_look_for(qtbot: Any, window: MainWindow) -> None:
+    menus = {a.text().replace("&", ""): a.menu() for a in window.menuBar().actions()}
+    assert [a.text() for a in menus["Help"].actions() if not a.isSeparator()] == [
+        "Keyboard shortcuts",
+        "About Shared State Studio",
+    ]
+    snapshot_items = [a.text() for a in menus["Snapshots"].actions() if not a.isSeparator()]
+    assert {"Take snapshot…", "Diff with live", "Restore…"} <= set(snapshot_items)
+    dialog = window.show_shortcuts()
+    qtbot.addWidget(dialog)
+    rows = dialog.rows()
+    assert ("File", "Open state file", "Ctrl+O") in rows
+    assert ("Snapshots", "Take snapshot", "Ctrl+T") in rows
+    assert ("Jobs dock", "Run now", "Ctrl+Return") in rows
+    assert ("Help", "Keyboard shortcuts", "F1") in rows

@@ -292,6 +292,30 @@ def test_restore_is_undoable_exactly(
     assert server.state.snapshot() == restored
 
 
+def test_restore_asks_and_enter_merges(qtbot: Any, server: Server, make_dock: Any) -> None:
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    dock = make_dock(server=server)
+    info = _take(qtbot, dock, "A")
+    server.state.set("extra", 1)
+    dock.select(info)
+    assert dock.restore_action.isEnabled() and dock.restore_action.text() == "Restore…"
+    asked: list[str] = []
+
+    def press_enter() -> None:
+        box = QApplication.activeModalWidget()
+        assert isinstance(box, QMessageBox)
+        asked.append(box.text())
+        qtbot.keyClick(box, Qt.Key.Key_Return)
+
+    QTimer.singleShot(0, press_enter)
+    with qtbot.waitSignal(dock.state_restored):
+        dock.restore_action.trigger()
+    assert asked == ["Restore 'A' into the live state?"]
+    assert server.state.get("extra") == 1  # merged: what the snapshot does not have stays
+
+
 @pytest.mark.parametrize("bridge", [False, True], ids=["own-edit-thread", "bridge"])
 def test_restore_applies_off_the_gui_thread(qtbot: Any, server: Server, make_dock: Any, bridge: bool) -> None:
     dock = make_dock(server=server, bridge=bridge)
