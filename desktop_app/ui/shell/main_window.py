@@ -28,6 +28,7 @@ from desktop_app.ui.common.plural import count
 from desktop_app.ui.jobs.jobs_dock import JobsDock
 from desktop_app.ui.locks.locks_dock import LocksDock
 from desktop_app.ui.shell.log_dock import LogDock
+from desktop_app.ui.shell.main_toolbar import build_toolbar
 from desktop_app.ui.shell.shortcuts_dialog import ShortcutsDialog
 from desktop_app.ui.shell.state_file_flows import StateFileFlows
 from desktop_app.ui.shell.status_bar import StatusBar
@@ -65,6 +66,7 @@ class MainWindow(StateFileFlows, QMainWindow):
         self._make_docks()
         self._make_actions()
         build_menus(self)
+        self.toolbar = build_toolbar(self)
         self._refresh_recent()
         self.status_bar = StatusBar(self)
         self.setStatusBar(self.status_bar)

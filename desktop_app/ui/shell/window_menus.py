@@ -1,4 +1,4 @@
-"""The main window's menu bar, built from the actions the window and its docks own."""
+"""The main window's menu bar, built from the actions the window and its docks own; Help → Keyboard shortcuts."""
 
 from __future__ import annotations
 

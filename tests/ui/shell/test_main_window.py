@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import qasync
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 from desktop_app.engine import persistence
@@ -417,3 +417,28 @@ def test_help_and_snapshots_menus_offer_what_people_look_for(qtbot: Any, window:
     assert ("Snapshots", "Take snapshot", "Ctrl+T") in rows
     assert ("Jobs dock", "Run now", "Ctrl+Return") in rows
     assert ("Help", "Keyboard shortcuts", "F1") in rows
+
+
+def test_toolbar_has_the_everyday_actions_with_icons_and_shortcuts(qtbot: Any, window: MainWindow) -> None:
+    bar = window.toolbar
+    actions = [a for a in bar.actions() if not a.isSeparator()]
+    assert [bar.icon_name(a) for a in actions] == [
+        "open", "save", "snapshot", "pause", "find", "server-start", "server-stop",
+    ]
+    assert all(not a.icon().isNull() for a in actions)
+    tips = [a.toolTip() for a in actions]
+    for keys in ("(Ctrl+O)", "(Ctrl+S)", "(Ctrl+T)", "(F8)", "(Ctrl+F)", "(F5)", "(Shift+F5)"):
+        assert any(t.endswith(keys) for t in tips), (keys, tips)
+    assert bar.objectName() and window.toolBarArea(bar) is not None  # saveState() remembers it by name
+
+
+def test_toolbar_pause_and_go_live(qtbot: Any, window: MainWindow) -> None:
+    button = window.toolbar.widgetForAction(window.toolbar_live_action)
+    assert window.bridge.live and not window.toolbar_live_action.isCheckable()
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not window.bridge.live, timeout=3000)
+    assert window.toolbar.icon_name(window.toolbar_live_action) == "resume"
+    assert "Go live (F8)" in window.toolbar_live_action.toolTip()
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.bridge.live, timeout=3000)
+    assert window.toolbar.icon_name(window.toolbar_live_action) == "pause"
