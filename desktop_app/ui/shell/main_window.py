@@ -225,6 +225,10 @@ class MainWindow(StateFileFlows, QMainWindow):
         budget = [FIRST_RUN_EXPAND_ROWS]
         if all(_fits(node.value, budget) for node in nodes):
             self.view.expand_all()
+            # expand_all skips empty containers; the demo's values list starts empty and then grows.
+            for node in list(self.view.model.iter_nodes()):
+                if isinstance(node.value, dict | list) and not node.value:
+                    self.view.tree.expand(self.view.view_index(node))
         elif len(nodes) <= 20:  # too big to open fully: at least the entries themselves
             for node in nodes:
                 self.view.tree.expand(self.view.view_index(node))

@@ -346,6 +346,31 @@ def test_first_run_expands_a_small_state(qtbot: Any, window: MainWindow) -> None
     qtbot.waitUntil(lambda: expanded("hash") and expanded("hash", "values") and expanded("cache"), timeout=3000)
 
 
+def test_first_run_keeps_an_empty_list_open_for_what_comes(
+    qtbot: Any, tmp_path: Path, loop: asyncio.AbstractEventLoop, dialogs: Dialogs
+) -> None:
+    script = tmp_path / "empty.py"
+    script.write_text("def setup(server):\n    server.state.set('hash', {'values': []})\n")
+    w = MainWindow(QSettings(str(tmp_path / "empty.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(w)
+    w.show()
+    try:
+        run(qtbot, w, w.load_script(script))
+        view = w.view
+        qtbot.waitUntil(lambda: not w._expand_on_first_load, timeout=5000)
+        with w.server.lockable:  # type: ignore[union-attr]  # as the demo's timer does
+            w.server.state.get("hash")["values"].append(7)  # type: ignore[union-attr]
+            w.server.state.touch("hash")  # type: ignore[union-attr]
+
+        def first_value_shown() -> bool:
+            node = view.model.node_for_path(("hash", "values", 0))
+            return node is not None and view.tree.visualRect(view.view_index(node)).isValid()
+
+        qtbot.waitUntil(first_value_shown, timeout=5000)
+    finally:
+        w.close()
+
+
 def test_first_run_opens_only_the_entries_of_a_big_state(
     qtbot: Any, tmp_path: Path, loop: asyncio.AbstractEventLoop, dialogs: Dialogs
 ) -> None:
