@@ -80,6 +80,8 @@ class MainWindow(StateFileFlows, QMainWindow):
         self._expand_on_first_load = False
         self.bridge.entries_reset.connect(self._expand_small_state)
         self.bridge.entries_changed.connect(self._expand_small_state)
+        self._expand_when_filled: set[tuple[Any, ...]] = set()
+        self.bridge.entries_changed.connect(self._expand_filled)
         self.bridge.entries_reset.connect(self._show_counts)
         self.bridge.entries_changed.connect(self._show_counts)
         self.bridge.start()
@@ -207,9 +209,19 @@ class MainWindow(StateFileFlows, QMainWindow):
         self.jobs_dock.set_server(server)
         self.snapshots_dock.set_server(server)
         self.status_bar.rate_meter.clear()  # the old server's rate says nothing about this one
+        self._expand_when_filled.clear()  # paths in the old server's state
         self._update_title()
         self._show_server_state()
         self._expand_small_state()
+
+    def _expand_filled(self, *_: Any) -> None:
+        """First run: expand the containers that were empty then, as they get their first items."""
+        for path in list(self._expand_when_filled):
+            node = self.view.model.node_for_path(path, fetch=False)
+            if node is None or not _is_empty_container(node.value):
+                self._expand_when_filled.discard(path)
+                if node is not None:
+                    self.view.tree.expand(self.view.view_index(node))
 
     def _expand_small_state(self, *_: Any) -> None:
         """First run: a small state opens fully expanded, so a new user sees hash -> values grow.
@@ -225,10 +237,11 @@ class MainWindow(StateFileFlows, QMainWindow):
         budget = [FIRST_RUN_EXPAND_ROWS]
         if all(_fits(node.value, budget) for node in nodes):
             self.view.expand_all()
-            # expand_all skips empty containers; the demo's values list starts empty and then grows.
-            for node in list(self.view.model.iter_nodes()):
-                if isinstance(node.value, dict | list) and not node.value:
-                    self.view.tree.expand(self.view.view_index(node))
+            # expand_all skips empty containers, yet the demo's values list starts empty and then
+            # grows: open those once they have something to show.
+            self._expand_when_filled = {
+                node.path() for node in self.view.model.iter_nodes() if _is_empty_container(node.value)
+            }
         elif len(nodes) <= 20:  # too big to open fully: at least the entries themselves
             for node in nodes:
                 self.view.tree.expand(self.view.view_index(node))
@@ -388,3 +401,7 @@ def _fits(value: Any, budget: list[int]) -> bool:
     if isinstance(value, list | tuple | set | frozenset):
         return all(_fits(v, budget) for v in value)
     return True
+
+
+def _is_empty_container(value: Any) -> bool:
+    return isinstance(value, dict | list | tuple | set | frozenset) and not value

@@ -363,8 +363,8 @@ def test_first_run_keeps_an_empty_list_open_for_what_comes(
             w.server.state.touch("hash")  # type: ignore[union-attr]
 
         def first_value_shown() -> bool:
-            node = view.model.node_for_path(("hash", "values", 0))
-            return node is not None and view.tree.visualRect(view.view_index(node)).isValid()
+            node = view.model.node_for_path(("hash", "values", 0), fetch=False)  # shown, not fetched here
+            return node is not None and view.tree.visualRect(view.from_source(view.model.index_of(node))).isValid()
 
         qtbot.waitUntil(first_value_shown, timeout=5000)
     finally:
