@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPoint, QSize, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QHideEvent, QShowEvent
+from PySide6.QtGui import QAction, QHideEvent, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -49,6 +49,8 @@ from desktop_app.ui.jobs.jobs_model import (
 
 log = logging.getLogger("desktop_app.ui.jobs")
 
+WIDE_RATIO = 2.5
+"""Wider than this many times its height, the dock puts its tables side by side."""
 SAMPLE_MS = 250
 """How often the tables are refreshed while the dock is visible (4 Hz: a countdown moves smoothly)."""
 
@@ -100,6 +102,7 @@ class JobsDock(QDockWidget):
         layout.addWidget(self.toolbar)
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.setChildrenCollapsible(False)
+        self._splitter = splitter
         splitter.addWidget(self._titled("Timers and schedules", self.jobs_view))
         splitter.addWidget(self._titled("Routes", self.routes_view))
         splitter.setStretchFactor(0, 3)
@@ -253,6 +256,30 @@ class JobsDock(QDockWidget):
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         self._visibility_changed(True)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        # Docked along the bottom (wide and low) the routes go beside the jobs, not under them,
+        # where they would get a header and half a row.
+        wide = event.size().width() > WIDE_RATIO * event.size().height()
+        orientation = Qt.Orientation.Horizontal if wide else Qt.Orientation.Vertical
+        if self._splitter.orientation() != orientation:
+            self._splitter.setOrientation(orientation)
+            if wide:  # once the splitter has its new width (after this event's layout pass)
+                QTimer.singleShot(0, self._share_width)
+
+    def _share_width(self) -> None:
+        """Each table as wide as its columns; the jobs get what is left over (or give up what is missing)."""
+        if self._splitter.orientation() != Qt.Orientation.Horizontal:
+            return
+        needs = [self._table_width(self.jobs_view), self._table_width(self.routes_view)]
+        spare = sum(self._splitter.sizes()) - sum(needs)
+        self._splitter.setSizes([max(needs[0] + spare, needs[0] // 2), needs[1]])
+
+    @staticmethod
+    def _table_width(view: QTableView) -> int:
+        columns = sum(view.columnWidth(c) for c in range(view.model().columnCount()))
+        return columns + 2 * view.frameWidth() + view.verticalScrollBar().sizeHint().width()
 
     def hideEvent(self, event: QHideEvent) -> None:
         super().hideEvent(event)

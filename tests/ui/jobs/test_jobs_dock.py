@@ -326,3 +326,14 @@ def test_a_status_line_does_not_survive_a_server_switch(qtbot: Any, server: Serv
     finally:
         dock.set_server(None)
         other.stop()
+
+
+def test_docked_wide_and_low_the_routes_go_beside_the_jobs(qtbot: Any, dock: JobsDock) -> None:
+    splitter = dock._splitter
+    dock.resize(1300, 230)
+    qtbot.waitUntil(lambda: splitter.orientation() == Qt.Orientation.Horizontal)
+    jobs_width, routes_width = splitter.sizes()
+    needed = sum(dock.jobs_view.columnWidth(c) for c in range(dock.jobs_model.columnCount()))
+    assert jobs_width >= needed and routes_width > 0
+    dock.resize(500, 600)
+    qtbot.waitUntil(lambda: splitter.orientation() == Qt.Orientation.Vertical)
