@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShowEvent, QUndoStack
+from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeySequence, QShowEvent, QUndoStack
 from PySide6.QtWidgets import (
     QFileDialog,
     QMainWindow,
@@ -27,6 +27,7 @@ from desktop_app.ui.bridge.state_bridge import StateBridge
 from desktop_app.ui.common.plural import count
 from desktop_app.ui.jobs.jobs_dock import JobsDock
 from desktop_app.ui.locks.locks_dock import LocksDock
+from desktop_app.ui.shell.dock_layout import arrange_docks, first_run_geometry, size_docks
 from desktop_app.ui.shell.log_dock import LogDock
 from desktop_app.ui.shell.main_toolbar import build_toolbar
 from desktop_app.ui.shell.shortcuts_dialog import ShortcutsDialog
@@ -97,19 +98,9 @@ class MainWindow(StateFileFlows, QMainWindow):
         if logging.getLogger().level > logging.INFO or logging.getLogger().level == logging.NOTSET:
             logging.getLogger().setLevel(logging.INFO)
         self.locks_dock = LocksDock(self)
-        # Its table + timeline ask for ~340 px; tabbed with the log it would take that from the tree.
-        self.locks_dock.widget().setMinimumHeight(140)
         self.jobs_dock = JobsDock(self)
         self.snapshots_dock = SnapshotsDock(self.bridge, self.undo_stack, self)
-        area = Qt.DockWidgetArea
-        self.addDockWidget(area.RightDockWidgetArea, self.jobs_dock)
-        self.addDockWidget(area.RightDockWidgetArea, self.snapshots_dock)
-        self.tabifyDockWidget(self.jobs_dock, self.snapshots_dock)
-        self.jobs_dock.raise_()
-        self.addDockWidget(area.BottomDockWidgetArea, self.locks_dock)
-        self.addDockWidget(area.BottomDockWidgetArea, self.log_dock)
-        self.tabifyDockWidget(self.locks_dock, self.log_dock)
-        self.log_dock.raise_()
+        arrange_docks(self)
 
     def _make_actions(self) -> None:
         K = QKeySequence.StandardKey
@@ -202,6 +193,15 @@ class MainWindow(StateFileFlows, QMainWindow):
         self._attach(server)
         log.info("running %s", self.script)
         return True
+
+    async def open_demo(self, path: Path, dock: str | None = None) -> bool:
+        """Load a bundled demo; then bring forward the dock (attribute name) that shows what it is about."""
+        ok = await self.load_script(path)
+        if ok and dock is not None:
+            widget = getattr(self, dock)
+            widget.show()
+            widget.raise_()
+        return ok
 
     def _attach(self, server: Server | None) -> None:
         self.bridge.set_server(server)
@@ -344,7 +344,8 @@ class MainWindow(StateFileFlows, QMainWindow):
         if isinstance(geometry, QByteArray) and not geometry.isEmpty():
             self.restoreGeometry(geometry)
         else:
-            self.resize(1280, 820)
+            screen = self.screen() or QGuiApplication.primaryScreen()
+            self.setGeometry(first_run_geometry(screen.availableGeometry()))
         state = self.settings.value("window_state")
         if isinstance(state, QByteArray) and not state.isEmpty():
             self.restoreState(state)
@@ -361,8 +362,7 @@ class MainWindow(StateFileFlows, QMainWindow):
             QTimer.singleShot(0, self._first_run_layout)
 
     def _first_run_layout(self) -> None:
-        self.resizeDocks([self.jobs_dock], [460], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.log_dock], [190], Qt.Orientation.Vertical)
+        size_docks(self)
 
     def save_settings(self) -> None:
         self.settings.setValue("geometry", self.saveGeometry())

@@ -29,11 +29,12 @@ def make_action(
     return act
 
 
-def demos() -> list[tuple[str, Path]]:
+def demos() -> list[tuple[str, Path, str | None]]:
+    """``(menu label, script, the dock it is about)``: opening a demo brings its dock forward."""
     demo_dir = resources_dir() / "demo"
     return [
-        ("Timer, routes and saved state (the Pode example)", demo_dir / "server.py"),
-        ("Lock contention (five workers, three locks)", demo_dir / "contention.py"),
+        ("Timer, routes and saved state (the Pode example)", demo_dir / "server.py", None),
+        ("Lock contention (five workers, three locks)", demo_dir / "contention.py", "locks_dock"),
     ]
 
 
@@ -43,8 +44,8 @@ def build_menus(w: MainWindow) -> None:
     file_menu = bar.addMenu("&File")
     file_menu.addAction(w.open_script_action)
     demo_menu = file_menu.addMenu("Open demo")
-    for label, path in demos():
-        demo_menu.addAction(make_action(w, label, lambda p=path: w.spawn(w.load_script(p))))
+    for label, path, dock in demos():
+        demo_menu.addAction(make_action(w, label, lambda p=path, d=dock: w.spawn(w.open_demo(p, d))))
     file_menu.addSeparator()
     file_menu.addAction(w.open_state_action)
     w.recent_menu = QMenu("Recent state files", w)
