@@ -119,3 +119,15 @@ def test_the_locks_dock_fits_a_column_beside_the_tree(qtbot: Any) -> None:
     assert dock.minimumSizeHint().width() <= RIGHT_MIN
     dock.overrun_note.show()  # the "Gaps" note must wrap, not widen the dock
     assert dock.minimumSizeHint().width() <= RIGHT_MIN
+
+
+def test_the_snapshots_toolbar_fits_its_default_width(qtbot: Any, first_run: MainWindow) -> None:
+    from PySide6.QtWidgets import QToolButton
+
+    dock = first_run.snapshots_dock
+    dock.raise_()
+    qtbot.waitUntil(lambda: dock.isVisible() and dock.toolbar.width() > 0, timeout=3000)
+    qtbot.waitUntil(lambda: first_run.locks_dock.width() >= 500, timeout=3000)  # the first-run sizes applied
+    overflow = dock.toolbar.findChild(QToolButton, "qt_toolbar_ext_button")
+    assert overflow is None or not overflow.isVisible()
+    assert dock.toolbar.sizeHint().width() <= dock.toolbar.width()
