@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from datetime import datetime
 from typing import Any
@@ -152,7 +152,7 @@ class JobsDock(QDockWidget):
             COL_NAME: fm.horizontalAdvance("a-timer-name") + pad,
             COL_STATE: fm.horizontalAdvance("completed") + pad + 18,
             COL_KIND: fm.horizontalAdvance("schedule") + pad,
-            COL_TRIGGER: fm.horizontalAdvance("*/5 * * * * | @hourly") + pad,
+            COL_TRIGGER: fm.horizontalAdvance("every 0.25 s") + pad,  # longer crons: the tooltip
             COL_RUNS: fm.horizontalAdvance("Runs 999") + pad,
             COL_LIMIT: fm.horizontalAdvance("Limit") + pad,
             COL_NEXT: fm.horizontalAdvance("in 59 min 59 s") + pad,
@@ -162,10 +162,17 @@ class JobsDock(QDockWidget):
         }
         for col, width in widths.items():
             self.jobs_view.setColumnWidth(col, width)
-        for col, sample in enumerate(
-            ("DELETE", "/api/some/path", "Requests", "Errors", "999.9 ms", "999.9 ms")
-        ):
-            self.routes_view.setColumnWidth(col, fm.horizontalAdvance(sample) + pad)
+        route_widths = [
+            fm.horizontalAdvance(sample) + pad
+            for sample in ("DELETE", "/api/some/path", "Requests", "Errors", "999.9 ms", "999.9 ms")
+        ]
+        for col, width in enumerate(route_widths):
+            self.routes_view.setColumnWidth(col, width)
+        # What each table needs to show every column (the last, stretching sections grow beyond it).
+        self._needs = (
+            self._table_width(self.jobs_view, widths.values()),
+            self._table_width(self.routes_view, route_widths),
+        )
         header = self.routes_view.horizontalHeader()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)  # the path takes the spare width
@@ -265,21 +272,26 @@ class JobsDock(QDockWidget):
         orientation = Qt.Orientation.Horizontal if wide else Qt.Orientation.Vertical
         if self._splitter.orientation() != orientation:
             self._splitter.setOrientation(orientation)
+            # Side by side, a wider dock widens the jobs (the routes have what they need); stacked, 3:1.
+            self._splitter.setStretchFactor(0, 1 if wide else 3)
+            self._splitter.setStretchFactor(1, 0 if wide else 1)
             if wide:  # once the splitter has its new width (after this event's layout pass)
                 QTimer.singleShot(0, self._share_width)
 
     def _share_width(self) -> None:
-        """Each table as wide as its columns; the jobs get what is left over (or give up what is missing)."""
+        """The jobs table as wide as its columns, the routes the rest (their Path column stretches)."""
         if self._splitter.orientation() != Qt.Orientation.Horizontal:
             return
-        needs = [self._table_width(self.jobs_view), self._table_width(self.routes_view)]
-        spare = sum(self._splitter.sizes()) - sum(needs)
-        self._splitter.setSizes([max(needs[0] + spare, needs[0] // 2), needs[1]])
+        jobs, routes = self._needs
+        total = sum(self._splitter.sizes())
+        spare = total - jobs - routes
+        # Short of room, the routes give up to a third of theirs first; beyond that both shrink.
+        jobs_width = jobs + spare if spare > 0 else max(jobs + min(0, spare + routes // 3), total // 2)
+        self._splitter.setSizes([jobs_width, total - jobs_width])
 
     @staticmethod
-    def _table_width(view: QTableView) -> int:
-        columns = sum(view.columnWidth(c) for c in range(view.model().columnCount()))
-        return columns + 2 * view.frameWidth() + view.verticalScrollBar().sizeHint().width()
+    def _table_width(view: QTableView, widths: Iterable[int]) -> int:
+        return sum(widths) + 2 * view.frameWidth() + view.verticalScrollBar().sizeHint().width()
 
     def hideEvent(self, event: QHideEvent) -> None:
         super().hideEvent(event)
