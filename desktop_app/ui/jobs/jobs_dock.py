@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import Future
 from datetime import datetime
 from typing import Any
@@ -13,14 +13,11 @@ from typing import Any
 from PySide6.QtCore import QModelIndex, QPoint, QSize, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QHideEvent, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QDialog,
     QDockWidget,
-    QHeaderView,
     QLabel,
     QMenu,
     QSplitter,
-    QTableView,
     QToolBar,
     QVBoxLayout,
     QWidget,
@@ -29,16 +26,9 @@ from PySide6.QtWidgets import (
 from desktop_app.ui.common.worker_lanes import WorkerLanes
 from desktop_app.ui.jobs.job_dialogs import JobEditDialog, TracebackDialog
 from desktop_app.ui.jobs.job_format import format_duration
+from desktop_app.ui.jobs.job_tables import make_table, size_columns, titled
 from desktop_app.ui.jobs.jobs_model import (
-    COL_DURATION,
-    COL_ERRORS,
-    COL_KIND,
-    COL_LAST,
-    COL_LIMIT,
     COL_NAME,
-    COL_NEXT,
-    COL_RUNS,
-    COL_STATE,
     COL_TRIGGER,
     JobRow,
     JobSampler,
@@ -86,9 +76,10 @@ class JobsDock(QDockWidget):
 
         self.jobs_model = JobsModel(self)
         self.routes_model = RoutesModel(self)
-        self.jobs_view = self._table(self.jobs_model)
-        self.routes_view = self._table(self.routes_model)
-        self._size_columns()
+        self.jobs_view = make_table(self.jobs_model)
+        self.routes_view = make_table(self.routes_model)
+        # What each table needs to show every column (the last, stretching sections grow beyond it).
+        self._needs = size_columns(self.jobs_view, self.routes_view)
 
         self._make_actions()
         body = _Body()
@@ -103,8 +94,8 @@ class JobsDock(QDockWidget):
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.setChildrenCollapsible(False)
         self._splitter = splitter
-        splitter.addWidget(self._titled("Timers and schedules", self.jobs_view))
-        splitter.addWidget(self._titled("Routes", self.routes_view))
+        splitter.addWidget(titled("Timers and schedules", self.jobs_view))
+        splitter.addWidget(titled("Routes", self.routes_view))
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
         layout.addWidget(splitter, 1)
@@ -125,71 +116,6 @@ class JobsDock(QDockWidget):
         self._update_actions()
 
     # -- construction ---------------------------------------------------------------------------
-
-    def _table(self, model: KeyedTableModel) -> QTableView:
-        view = QTableView()
-        view.setModel(model)
-        view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        view.setAlternatingRowColors(True)
-        view.setWordWrap(False)
-        view.verticalHeader().hide()
-        view.verticalHeader().setDefaultSectionSize(view.fontMetrics().height() + 8)
-        header = view.horizontalHeader()
-        header.setHighlightSections(False)
-        header.setStretchLastSection(True)
-        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        return view
-
-    def _size_columns(self) -> None:
-        # Fixed widths from the font (a countdown must not make columns jump 4 times a second).
-        fm = self.fontMetrics()
-        pad = 18
-        widths = {
-            COL_NAME: fm.horizontalAdvance("a-timer-name") + pad,
-            COL_STATE: fm.horizontalAdvance("completed") + pad + 18,
-            COL_KIND: fm.horizontalAdvance("schedule") + pad,
-            COL_TRIGGER: fm.horizontalAdvance("every 0.25 s") + pad,  # longer crons: the tooltip
-            COL_RUNS: fm.horizontalAdvance("Runs 999") + pad,
-            COL_LIMIT: fm.horizontalAdvance("Limit") + pad,
-            COL_NEXT: fm.horizontalAdvance("in 59 min 59 s") + pad,
-            COL_LAST: fm.horizontalAdvance("59 min 59 s ago") + pad,
-            COL_DURATION: fm.horizontalAdvance("Last duration") + pad,
-            COL_ERRORS: fm.horizontalAdvance("Errors") + pad,
-        }
-        for col, width in widths.items():
-            self.jobs_view.setColumnWidth(col, width)
-        route_widths = [
-            fm.horizontalAdvance(sample) + pad
-            for sample in ("DELETE", "/api/some/path", "Requests", "Errors", "999.9 ms", "999.9 ms")
-        ]
-        for col, width in enumerate(route_widths):
-            self.routes_view.setColumnWidth(col, width)
-        # What each table needs to show every column (the last, stretching sections grow beyond it).
-        self._needs = (
-            self._table_width(self.jobs_view, widths.values()),
-            self._table_width(self.routes_view, route_widths),
-        )
-        header = self.routes_view.horizontalHeader()
-        header.setStretchLastSection(False)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)  # the path takes the spare width
-
-    @staticmethod
-    def _titled(title: str, view: QWidget) -> QWidget:
-        box = QWidget()
-        layout = QVBoxLayout(box)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(2)
-        label = QLabel(title)
-        font = label.font()
-        font.setBold(True)
-        label.setFont(font)
-        layout.addWidget(label)
-        layout.addWidget(view, 1)
-        return box
 
     def _make_actions(self) -> None:
         def make(text: str, slot: Callable[[], Any], tip: str, shortcut: str | None = None) -> QAction:
@@ -288,10 +214,6 @@ class JobsDock(QDockWidget):
         # Short of room, the routes give up to a third of theirs first; beyond that both shrink.
         jobs_width = jobs + spare if spare > 0 else max(jobs + min(0, spare + routes // 3), total // 2)
         self._splitter.setSizes([jobs_width, total - jobs_width])
-
-    @staticmethod
-    def _table_width(view: QTableView, widths: Iterable[int]) -> int:
-        return sum(widths) + 2 * view.frameWidth() + view.verticalScrollBar().sizeHint().width()
 
     def hideEvent(self, event: QHideEvent) -> None:
         super().hideEvent(event)
