@@ -1,8 +1,9 @@
 """Take the README's screenshots from the real app: `xvfb-run -a -s "-screen 0 1440x900x24" python packaging/screenshots.py`.
 
-It opens the main window on a real (virtual) X display, runs the demos, and saves
-resources/screenshots/{main,locks,jobs,diff}.png. Nothing here is mocked: the window, the server
-and its timers are the ones a user gets.
+It opens the main window on a real (virtual) X display as a first run does (fresh settings, so the
+first-run size and dock layout), runs the demos, and saves resources/screenshots/{main,locks,jobs,diff}.png.
+Nothing here is mocked or added: the window, the server, its timers and the state are the ones a
+user gets from `make run`.
 """
 
 from __future__ import annotations
@@ -22,63 +23,39 @@ async def _pause(seconds: float) -> None:
     await asyncio.sleep(seconds)
 
 
-def _expand(window: object, *paths: tuple[object, ...]) -> None:
-    view = window.view  # type: ignore[attr-defined]
-    for path in paths:
-        node = view.model.node_for_path(path)
-        if node is not None:
-            view.tree.expand(view.view_index(node))
-
-
-async def _shoot_dock(dock: Any, size: tuple[int, int], wait: float, name: str) -> None:
-    """Float a dock at ``size``, let it sample for ``wait`` seconds, save it as ``name``, dock it back."""
-    dock.raise_()
-    dock.setFloating(True)
-    dock.resize(*size)
-    dock.show()
-    await _pause(wait)
-    dock.grab().save(str(OUT / name))
-    dock.setFloating(False)
-
-
 async def _shoot(window: object) -> None:
+    """What a new user sees: the first run's window, docks where they start, nothing added or resized."""
     from desktop_app.engine.paths import resources_dir
 
-    w = window  # a MainWindow
+    w: Any = window  # a MainWindow
     OUT.mkdir(parents=True, exist_ok=True)
     demo = resources_dir() / "demo"
 
-    # 1. the main window: the seed's demo with a few rows expanded
-    await w.load_script(demo / "server.py")  # type: ignore[attr-defined]
-    w.server.state.set("settings", {"interval": 2, "owner": "ops", "tags": ["demo", "pode"]}, scope="config")  # type: ignore[attr-defined]
-    w.server.state.set("visits", 42)  # type: ignore[attr-defined]
-    await _pause(7)
-    _expand(w, ("hash",), ("hash", "values"), ("settings",))
-    w.log_dock.raise_()  # type: ignore[attr-defined]
-    await _pause(1.5)
+    # 1. the main window on the demo, as `make run` opens it: hash -> values growing, Jobs in front
+    await w.load_script(demo / "server.py")
+    await _pause(9)
     w.grab().save(str(OUT / "main.png"))
 
-    # 3. a snapshot diff: snapshot, let the timer change things, diff against live
-    dock = w.snapshots_dock  # type: ignore[attr-defined]
-    dock.raise_()
+    # 2. the Jobs dock along the bottom: the demo's timer and its two routes
+    w.jobs_dock.grab().save(str(OUT / "jobs.png"))
+
+    # 3. a snapshot diff: Ctrl+T's snapshot (the dock comes forward), a few ticks, Diff with live
+    dock = w.snapshots_dock
     dock.take_snapshot("before")
-    await _pause(5)
-    w.server.state.set("visits", 43)  # type: ignore[attr-defined]
-    w.server.state.remove("settings")  # type: ignore[attr-defined]
-    w.server.state.set("session", {"user": "morty", "active": True})  # type: ignore[attr-defined]
-    await _pause(1)
+    await _pause(7)
     infos = dock.store.list()
     if infos:
+        dock.select(infos[0])
         dock.diff_with_live(infos[0])
-    await _pause(3)
-    await _shoot_dock(dock, (900, 560), 1, "diff.png")
+    await _pause(2)
+    dock.diff_view.expand_button.click()  # the dock's own "Expand all"
+    await _pause(0.5)
+    dock.grab().save(str(OUT / "diff.png"))
 
-    # 4. the locks dock during the contention demo
-    await w.load_script(demo / "contention.py")  # type: ignore[attr-defined]
-    await _shoot_dock(w.locks_dock, (1300, 720), 8, "locks.png")  # type: ignore[attr-defined]
-
-    # 5. the jobs dock with the contention demo's timers
-    await _shoot_dock(w.jobs_dock, (1000, 420), 2, "jobs.png")  # type: ignore[attr-defined]
+    # 4. the Locks dock during the contention demo, where File -> Open demo puts it
+    await w.open_demo(demo / "contention.py", "locks_dock")
+    await _pause(9)
+    w.locks_dock.grab().save(str(OUT / "locks.png"))
 
 
 def main() -> int:
@@ -96,8 +73,7 @@ def main() -> int:
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     settings = QSettings(str(Path(data) / "settings.ini"), QSettings.Format.IniFormat)
-    window = MainWindow(settings)
-    window.resize(1400, 860)
+    window = MainWindow(settings)  # a fresh settings file: the first-run size and layout
     window.show()
 
     async def run() -> None:

@@ -24,7 +24,7 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QColor, QFontDatabase, QHideEvent, QShowEvent
+from PySide6.QtGui import QColor, QFontDatabase, QHideEvent, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -491,8 +491,9 @@ class LocksDock(QDockWidget):
         self.tabs.addTab(self._build_timeline(), "Timeline")
         self.tabs.addTab(self._build_slow_waits(), "Slow waits")
         split.addWidget(self.tabs)
-        split.setStretchFactor(0, 2)
-        split.setStretchFactor(1, 3)
+        # Growing or shrinking the dock changes the timeline; the table keeps the rows it was given.
+        split.setStretchFactor(0, 0)
+        split.setStretchFactor(1, 1)
         self.setWidget(body)
 
     def _build_timeline(self) -> QWidget:
@@ -525,11 +526,17 @@ class LocksDock(QDockWidget):
         )
         self.overrun_note.setStyleSheet("color: palette(placeholder-text); font-style: italic;")
         self.overrun_note.hide()
-        bar.addWidget(self.overrun_note)
+        self.overrun_note.setWordWrap(True)  # shown, it must not widen the dock
+        bar.addWidget(self.overrun_note, 1)
         bar.addStretch(1)
-        self.legend = TimelineLegend()
-        bar.addWidget(self.legend)
         layout.addLayout(bar)
+        # The legend has a row of its own: beside the controls it made the dock at least 740 px wide,
+        # more than a column beside the tree can give (1,070 px while the gaps note showed).
+        legend_row = QHBoxLayout()
+        self.legend = TimelineLegend()
+        legend_row.addWidget(self.legend)
+        legend_row.addStretch(1)
+        layout.addLayout(legend_row)
         self.view = ContentionView()
         self.view.lock_clicked.connect(self.select_lock)
         self.timeline_scroll = QScrollArea()
@@ -739,20 +746,28 @@ class LocksDock(QDockWidget):
         if not self._timer.isActive():
             self.sample_now()
             self._timer.start()
-        if not self._sized:
-            # The table needs only a few rows; give the rest to the timeline.
+        self._fit_table()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_table()  # the first show may come before the window gives the dock its size
+
+    def _fit_table(self) -> None:
+        """Once, when there is room: the table gets the few rows it needs, the timeline the rest."""
+        if self._sized or not self.isVisible():
+            return
+        rows = max(3, min(self.model.rowCount(), 6))
+        wanted = (
+            self.reset_button.sizeHint().height()
+            + self.table.horizontalHeader().sizeHint().height()
+            + rows * self.table.verticalHeader().defaultSectionSize()
+            + self.table.horizontalScrollBar().sizeHint().height()
+            + 12
+        )
+        total = sum(self._split.sizes())
+        if total > wanted * 2:
             self._sized = True
-            rows = max(3, min(self.model.rowCount(), 6))
-            wanted = (
-                self.reset_button.sizeHint().height()
-                + self.table.horizontalHeader().sizeHint().height()
-                + rows * self.table.verticalHeader().defaultSectionSize()
-                + self.table.horizontalScrollBar().sizeHint().height()
-                + 12
-            )
-            total = sum(self._split.sizes())
-            if total > wanted * 2:
-                self._split.setSizes([wanted, total - wanted])
+            self._split.setSizes([wanted, total - wanted])
 
     def hideEvent(self, event: QHideEvent) -> None:
         self._timer.stop()

@@ -99,6 +99,7 @@ def run_gui(script: str | None = None, self_test: bool = False) -> int:
 
 
 async def _self_test(window: object, loaded: bool) -> int:
+    from desktop_app.ui.common.plural import count
     from desktop_app.ui.shell.main_window import MainWindow
 
     assert isinstance(window, MainWindow)
@@ -118,7 +119,7 @@ async def _self_test(window: object, loaded: bool) -> int:
         if timer.count > start and ticks and window.view.model.rowCount() > 0:
             print(
                 f"self-test: ok (timer ticked {timer.count - start}x, the tree shows "
-                f"{window.view.model.rowCount()} entries)",
+                f"{count(window.view.model.rowCount(), 'entry')})",
                 file=sys.stderr,
             )
             return 0

@@ -11,27 +11,29 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent, QUndoStack
+from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeySequence, QShowEvent, QUndoStack
 from PySide6.QtWidgets import (
     QFileDialog,
-    QLabel,
     QMainWindow,
-    QMenu,
     QMessageBox,
     QProgressDialog,
     QWidget,
 )
 
-from desktop_app.engine import ScriptError, StateFileError, persistence
-from desktop_app.engine.locks import Holder
-from desktop_app.engine.paths import demo_script, resources_dir
+from desktop_app.engine import ScriptError
+from desktop_app.engine.paths import demo_script
 from desktop_app.engine.server import Server
-from desktop_app.ui.bridge.edit_commands import ReplaceStateCommand
 from desktop_app.ui.bridge.state_bridge import StateBridge
+from desktop_app.ui.common.plural import count
 from desktop_app.ui.jobs.jobs_dock import JobsDock
 from desktop_app.ui.locks.locks_dock import LocksDock
+from desktop_app.ui.shell.dock_layout import arrange_docks, first_run_geometry, size_docks
 from desktop_app.ui.shell.log_dock import LogDock
-from desktop_app.ui.shell.save_dialog import SaveOptionsDialog
+from desktop_app.ui.shell.main_toolbar import build_toolbar
+from desktop_app.ui.shell.shortcuts_dialog import ShortcutsDialog
+from desktop_app.ui.shell.state_file_flows import StateFileFlows
+from desktop_app.ui.shell.status_bar import StatusBar
+from desktop_app.ui.shell.window_menus import build_menus, make_action, show_shortcuts
 from desktop_app.ui.snapshots.snapshots_dock import SnapshotsDock
 from desktop_app.ui.tree.state_view import StateView
 
@@ -39,12 +41,11 @@ log = logging.getLogger("desktop_app.ui")
 T = TypeVar("T")
 
 APP_TITLE = "Shared State Studio"
-MAX_RECENT = 10
-BIG_FILE = 10 * 1024 * 1024
-Entries = dict[str, tuple[Any, list[str]]]
+FIRST_RUN_EXPAND_ROWS = 200
+"""A state of at most this many rows (entries and everything nested) opens fully expanded on first run."""
 
 
-class MainWindow(QMainWindow):
+class MainWindow(StateFileFlows, QMainWindow):
     """Hosts one Server at a time and shows its state live."""
 
     def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None) -> None:
@@ -65,15 +66,29 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.view)
         self._make_docks()
         self._make_actions()
-        self._make_menus()
-        self._make_status_bar()
-        self.bridge.lock_status.connect(self._show_lock_status)
-        self.bridge.rate_changed.connect(self._show_rate)
+        build_menus(self)
+        self.toolbar = build_toolbar(self)
+        self._refresh_recent()
+        self.status_bar = StatusBar(self)
+        self.setStatusBar(self.status_bar)
+        sb = self.status_bar
+        # the labels by name, for code and tests that read them
+        self.script_label, self.url_label, self.count_label = sb.script_label, sb.url_label, sb.count_label
+        self.rate_label, self.lock_label = sb.rate_label, sb.lock_label
+        self.bridge.lock_status.connect(sb.show_lock_status)
+        self.bridge.rate_changed.connect(sb.show_rate)
+        self.snapshots_dock.snapshot_taken.connect(self._show_snapshot_taken)
+        self._expand_on_first_load = False
+        self.bridge.entries_reset.connect(self._expand_small_state)
+        self.bridge.entries_changed.connect(self._expand_small_state)
+        self._expand_when_filled: set[tuple[Any, ...]] = set()
+        self.bridge.entries_changed.connect(self._expand_filled)
         self.bridge.entries_reset.connect(self._show_counts)
         self.bridge.entries_changed.connect(self._show_counts)
         self.bridge.start()
         self._restore_settings()
         self._update_title()
+        self._show_server_state()
 
     # -- construction -----------------------------------------------------------------------------
 
@@ -83,106 +98,29 @@ class MainWindow(QMainWindow):
         if logging.getLogger().level > logging.INFO or logging.getLogger().level == logging.NOTSET:
             logging.getLogger().setLevel(logging.INFO)
         self.locks_dock = LocksDock(self)
-        # Its table + timeline ask for ~340 px; tabbed with the log it would take that from the tree.
-        self.locks_dock.widget().setMinimumHeight(140)
         self.jobs_dock = JobsDock(self)
         self.snapshots_dock = SnapshotsDock(self.bridge, self.undo_stack, self)
-        area = Qt.DockWidgetArea
-        self.addDockWidget(area.RightDockWidgetArea, self.jobs_dock)
-        self.addDockWidget(area.RightDockWidgetArea, self.snapshots_dock)
-        self.tabifyDockWidget(self.jobs_dock, self.snapshots_dock)
-        self.jobs_dock.raise_()
-        self.addDockWidget(area.BottomDockWidgetArea, self.locks_dock)
-        self.addDockWidget(area.BottomDockWidgetArea, self.log_dock)
-        self.tabifyDockWidget(self.locks_dock, self.log_dock)
-        self.log_dock.raise_()
-
-    def _action(
-        self, text: str, slot: Callable[[], Any], shortcut: QKeySequence | str | None = None, tip: str = ""
-    ) -> QAction:
-        act = QAction(text, self)
-        if shortcut is not None:
-            act.setShortcut(QKeySequence(shortcut))
-        if tip:
-            act.setStatusTip(tip)
-        act.triggered.connect(lambda _checked=False: slot())
-        return act
+        arrange_docks(self)
 
     def _make_actions(self) -> None:
         K = QKeySequence.StandardKey
-        self.open_script_action = self._action(
-            "Open server script…", lambda: self.spawn(self.open_script_dialog()), "Ctrl+Shift+O"
+        spawn = self.spawn
+        self.open_script_action = make_action(
+            self, "Open server script…", lambda: spawn(self.open_script_dialog()), "Ctrl+Shift+O"
         )
-        self.open_state_action = self._action(
-            "Open state file…", lambda: self.spawn(self.open_state_dialog()), K.Open, "Load a state file"
+        self.open_state_action = make_action(
+            self, "Open state file…", lambda: spawn(self.open_state_dialog()), K.Open, "Load a state file"
         )
-        self.save_action = self._action("Save", lambda: self.spawn(self.save_state()), K.Save)
-        self.save_as_action = self._action("Save As…", lambda: self.spawn(self.save_state_as()), K.SaveAs)
-        self.quit_action = self._action("Quit", self.close, "Ctrl+Q")
+        self.save_action = make_action(self, "Save", lambda: spawn(self.save_state()), K.Save)
+        self.save_as_action = make_action(self, "Save As…", lambda: spawn(self.save_state_as()), K.SaveAs)
+        self.quit_action = make_action(self, "Quit", self.close, "Ctrl+Q")
         self.undo_action = self.undo_stack.createUndoAction(self, "Undo")
         self.undo_action.setShortcut(QKeySequence(K.Undo))
         self.redo_action = self.undo_stack.createRedoAction(self, "Redo")
         self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence(K.Redo)])
-        self.start_action = self._action("Start", lambda: self.spawn(self.start_server()), "F5")
-        self.stop_action = self._action("Stop", lambda: self.spawn(self.stop_server()), "Shift+F5")
-        self.restart_action = self._action("Restart", lambda: self.spawn(self.restart_server()), "Ctrl+R")
-
-    def _make_menus(self) -> None:
-        bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
-        file_menu.addAction(self.open_script_action)
-        demos = file_menu.addMenu("Open demo")
-        for label, path in self._demos():
-            demos.addAction(self._action(label, lambda p=path: self.spawn(self.load_script(p))))
-        file_menu.addSeparator()
-        file_menu.addAction(self.open_state_action)
-        self.recent_menu = QMenu("Recent state files", self)
-        file_menu.addMenu(self.recent_menu)
-        file_menu.addAction(self.save_action)
-        file_menu.addAction(self.save_as_action)
-        file_menu.addSeparator()
-        file_menu.addAction(self.quit_action)
-        edit = bar.addMenu("&Edit")
-        edit.addAction(self.undo_action)
-        edit.addAction(self.redo_action)
-        edit.addSeparator()
-        for act in self.view.edit_actions():
-            edit.addAction(act)
-        view = bar.addMenu("&View")
-        for act in self.view.view_actions():
-            view.addAction(act)
-        view.addSeparator()
-        for dock in (self.log_dock, self.locks_dock, self.jobs_dock, self.snapshots_dock):
-            view.addAction(dock.toggleViewAction())
-        server = bar.addMenu("&Server")
-        server.addAction(self.start_action)
-        server.addAction(self.stop_action)
-        server.addAction(self.restart_action)
-        snapshots = bar.addMenu("S&napshots")
-        snapshots.addAction(self.snapshots_dock.take_snapshot_action)
-        help_menu = bar.addMenu("&Help")
-        help_menu.addAction(self._action("About Shared State Studio", self._about))
-        self._refresh_recent()
-
-    def _make_status_bar(self) -> None:
-        sb = self.statusBar()
-        self.script_label = QLabel()
-        self.url_label = QLabel()
-        self.url_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.count_label = QLabel()
-        self.rate_label = QLabel("0 changes/s")
-        self.lock_label = QLabel("global: idle")
-        for w in (self.script_label, self.url_label, self.count_label, self.rate_label):
-            sb.addWidget(w)
-        sb.addPermanentWidget(self.lock_label)
-
-    @staticmethod
-    def _demos() -> list[tuple[str, Path]]:
-        demo_dir = resources_dir() / "demo"
-        return [
-            ("The seed's example (timer, routes, save/restore)", demo_dir / "server.py"),
-            ("Lock contention", demo_dir / "contention.py"),
-        ]
+        self.start_action = make_action(self, "Start", lambda: spawn(self.start_server()), "F5")
+        self.stop_action = make_action(self, "Stop", lambda: spawn(self.stop_server()), "Shift+F5")
+        self.restart_action = make_action(self, "Restart", lambda: spawn(self.restart_server()), "Ctrl+R")
 
     # -- async plumbing ---------------------------------------------------------------------------
 
@@ -256,21 +194,55 @@ class MainWindow(QMainWindow):
         log.info("running %s", self.script)
         return True
 
+    async def open_demo(self, path: Path, dock: str | None = None) -> bool:
+        """Load a bundled demo; then bring forward the dock (attribute name) that shows what it is about."""
+        ok = await self.load_script(path)
+        if ok and dock is not None:
+            widget = getattr(self, dock)
+            widget.show()
+            widget.raise_()
+        return ok
+
     def _attach(self, server: Server | None) -> None:
         self.bridge.set_server(server)
         self.locks_dock.set_server(server)
         self.jobs_dock.set_server(server)
         self.snapshots_dock.set_server(server)
+        self.status_bar.rate_meter.clear()  # the old server's rate says nothing about this one
+        self._expand_when_filled.clear()  # paths in the old server's state
         self._update_title()
-        self._show_endpoint()
-        if getattr(self, "_expand_on_first_load", False):
-            self._expand_on_first_load = False
-            # A new user should see hash -> values grow without hunting for the arrow.
-            QTimer.singleShot(700, self._expand_small_state)
+        self._show_server_state()
+        self._expand_small_state()
 
-    def _expand_small_state(self) -> None:
+    def _expand_filled(self, *_: Any) -> None:
+        """First run: expand the containers that were empty then, as they get their first items."""
+        for path in list(self._expand_when_filled):
+            node = self.view.model.node_for_path(path, fetch=False)
+            if node is None or not _is_empty_container(node.value):
+                self._expand_when_filled.discard(path)
+                if node is not None:
+                    self.view.tree.expand(self.view.view_index(node))
+
+    def _expand_small_state(self, *_: Any) -> None:
+        """First run: a small state opens fully expanded, so a new user sees hash -> values grow.
+
+        Tried on attach and on each update until the tree has the server's entries, then never again.
+        """
+        if not self._expand_on_first_load or self.server is None:
+            return
         nodes = self.view.model.top_nodes()
-        if 0 < len(nodes) <= 20:
+        if not nodes:
+            return
+        self._expand_on_first_load = False
+        budget = [FIRST_RUN_EXPAND_ROWS]
+        if all(_fits(node.value, budget) for node in nodes):
+            self.view.expand_all()
+            # expand_all skips empty containers, yet the demo's values list starts empty and then
+            # grows: open those once they have something to show.
+            self._expand_when_filled = {
+                node.path() for node in self.view.model.iter_nodes() if _is_empty_container(node.value)
+            }
+        elif len(nodes) <= 20:  # too big to open fully: at least the entries themselves
             for node in nodes:
                 self.view.tree.expand(self.view.view_index(node))
 
@@ -280,16 +252,30 @@ class MainWindow(QMainWindow):
         if path:
             await self.load_script(path)
 
+    def _server_busy(self) -> None:
+        """While a start or stop runs, neither can be asked for again."""
+        self.start_action.setEnabled(False)
+        self.stop_action.setEnabled(False)
+
     async def start_server(self) -> None:
-        if self.server is not None:
-            await self.off_thread(self.server.start)
-            self._show_endpoint()
-            self.statusBar().showMessage("Server started", 3000)
+        server = self.server
+        if server is None or server.running:
+            return
+        self._server_busy()
+        try:
+            await self.off_thread(server.start)
+        finally:
+            self._show_server_state()
+        self.statusBar().showMessage("Server started", 3000)
 
     async def stop_server(self) -> None:
-        if self.server is not None:
-            stuck = await self.off_thread(self.server.stop)
-            self._show_endpoint()
+        server = self.server
+        if server is not None and server.running:
+            self._server_busy()
+            try:
+                stuck = await self.off_thread(server.stop)
+            finally:
+                self._show_server_state()
             if stuck:
                 self.notify("warning",
                     "Jobs still running",
@@ -310,175 +296,37 @@ class MainWindow(QMainWindow):
         self._attach(self.server)
         self.statusBar().showMessage("Server restarted", 3000)
 
-    # -- state files ------------------------------------------------------------------------------
-
-    async def open_state_dialog(self) -> None:
-        start = str(self.state_file.parent) if self.state_file else str(self.script.parent if self.script else "")
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Open state file", start, "State files (*.json);;All files (*)"
-        )
-        if path:
-            await self.open_state_file(path)
-
-    def ask_merge(self, path: Path) -> bool | None:
-        """True = merge, False = replace, None = cancelled."""
-        box = QMessageBox(self)
-        box.setWindowTitle("Open state file")
-        box.setText(f"Load {path.name} into the live state?")
-        box.setInformativeText(
-            "Replace: the state becomes exactly the file.\n"
-            "Merge: keys in the file overwrite the same keys; others stay.\n\nEither way, Undo brings it back."
-        )
-        replace = box.addButton("Replace", QMessageBox.ButtonRole.AcceptRole)
-        merge = box.addButton("Merge", QMessageBox.ButtonRole.AcceptRole)
-        box.addButton(QMessageBox.StandardButton.Cancel)
-        box.setDefaultButton(replace)
-        box.exec()
-        clicked = box.clickedButton()
-        if clicked is merge:
-            return True
-        if clicked is replace:
-            return False
-        return None
-
-    async def open_state_file(self, path: str | os.PathLike[str], merge: bool | None = None) -> bool:
-        """Read a state file off the GUI thread and apply it as one undoable step."""
-        file = Path(path)
-        if self.server is None:
-            return False
-        if merge is None:
-            merge = self.ask_merge(file)
-            if merge is None:
-                return False
-        big = file.is_file() and file.stat().st_size > BIG_FILE
-        try:
-            loaded = await self._with_progress(f"Reading {file.name}…", persistence.read_file, file, big=big)
-        except StateFileError as err:
-            self._file_error("Cannot open state file", file, err)
-            return False
-        if loaded is None:
-            self.notify("information", "Open state file", f"{file}\n\nThe file is missing or empty: nothing changed.")
-            return False
-        server = self.server
-        before = await self.off_thread(_entries_of, server)
-        cmd = ReplaceStateCommand(
-            self.bridge,
-            before,
-            dict(loaded.entries),
-            merge,
-            f"{'Merge' if merge else 'Open'} {file.name}",
-        )
-        self.undo_stack.push(cmd)
-        self.state_file, self.state_format = file.resolve(), (
-            loaded.format if loaded.format in persistence.FORMATS else "pode"
-        )
-        self._add_recent(self.state_file)
-        self._update_title()
-        self.statusBar().showMessage(f"Loaded {file} ({loaded.format}, {len(loaded.entries)} entries)", 5000)
-        return True
-
-    async def save_state(self) -> bool:
-        if self.state_file is None:
-            return await self.save_state_as()
-        return await self._save(self.state_file, {"format": self.state_format})
-
-    async def save_state_as(self) -> bool:
-        start = str(self.state_file) if self.state_file else str(Path.home() / "state.json")
-        path, _ = QFileDialog.getSaveFileName(self, "Save state as", start, "State files (*.json);;All files (*)")
-        if not path:
-            return False
-        dialog = SaveOptionsDialog(self.state_format, self)
-        if dialog.exec() != SaveOptionsDialog.DialogCode.Accepted:
-            return False
-        opts = dialog.options()
-        if await self._save(Path(path), opts.save_kwargs()):
-            self.state_file, self.state_format = Path(path).resolve(), opts.format
-            self._add_recent(self.state_file)
-            self._update_title()
-            return True
-        return False
-
-    async def _save(self, path: Path, kwargs: dict[str, Any]) -> bool:
-        if self.server is None:
-            return False
-        state = self.server.state
-        big = len(state) > 50_000 or (path.is_file() and path.stat().st_size > BIG_FILE)
-        try:
-            await self._with_progress(f"Saving {path.name}…", lambda: state.save(path, **kwargs), big=big)
-        except (StateFileError, ValueError) as err:
-            self._file_error("Cannot save state", path, err)
-            return False
-        self.statusBar().showMessage(f"Saved {path}", 5000)
-        return True
-
-    def _file_error(self, title: str, path: Path, err: Exception) -> None:
-        log.error("%s: %s", title, err)
-        self.notify("critical", title, f"{path}\n\n{err}\n\nThe live state and the file on disk are unchanged."
-        )
-
-    # -- recent files -----------------------------------------------------------------------------
-
-    def recent_files(self) -> list[str]:
-        value = self.settings.value("recent_files", [])
-        if isinstance(value, str):
-            value = [value]
-        return [str(v) for v in (value or [])]
-
-    def _add_recent(self, path: Path) -> None:
-        items = [p for p in self.recent_files() if p != str(path)]
-        self.settings.setValue("recent_files", [str(path), *items][:MAX_RECENT])
-        self._refresh_recent()
-
-    def _refresh_recent(self) -> None:
-        self.recent_menu.clear()
-        files = self.recent_files()
-        for p in files:
-            self.recent_menu.addAction(self._action(p, lambda p=p: self.spawn(self.open_state_file(p))))
-        self.recent_menu.setEnabled(bool(files))
-
     # -- status -----------------------------------------------------------------------------------
 
     def _update_title(self) -> None:
         name = self.script.name if self.script else "no script"
         self.setWindowTitle(f"{APP_TITLE} — {name}")
-        self.script_label.setText(f"Script: {name}")
+        self.status_bar.show_script(name)
 
-    def _show_endpoint(self) -> None:
+    def _show_server_state(self) -> None:
+        """The endpoint in the status bar, and Start / Stop enabled by whether the server runs."""
         server = self.server
-        if server is None or not server.endpoints:
-            self.url_label.setText("")
-            return
-        parts = []
-        for ep in server.endpoints:
-            if ep.error:
-                parts.append(f"⚠ {ep.error}")
-            elif server.running and ep.url:
-                parts.append(ep.url)
-        self.url_label.setText("  ".join(parts) if server.running else "stopped")
+        self.status_bar.show_endpoint(server)
+        running = server is not None and server.running
+        self.start_action.setEnabled(server is not None and not running)
+        self.stop_action.setEnabled(running)
+        self.restart_action.setEnabled(server is not None)
 
     def _show_counts(self, *_: Any) -> None:
-        n = len(self.server.state) if self.server is not None else 0
-        self.count_label.setText(f"{n:,} entries")
+        self.status_bar.show_counts(len(self.server.state) if self.server is not None else 0)
 
-    def _show_rate(self, rate: float) -> None:
-        self.rate_label.setText(f"{rate:.0f} changes/s" if rate >= 1 else f"{rate:.1f} changes/s")
+    def _show_snapshot_taken(self, info: Any) -> None:
+        """A snapshot someone took (Ctrl+T) is seen: a status message, the dock in front, its row selected."""
+        if info.auto:
+            return  # every few minutes in the background: no dock jumping forward
+        self.statusBar().showMessage(f"Took snapshot {info.title!r} ({count(info.entries, 'entry')})", 5000)
+        self.snapshots_dock.show()
+        self.snapshots_dock.raise_()
 
-    def _show_lock_status(self, status: Any) -> None:
-        holder: Holder | None = getattr(status, "holder", None)
-        waiting = tuple(getattr(status, "waiting", ()))
-        if holder is None:
-            self.lock_label.setText("global: idle")
-            self.lock_label.setToolTip("")
-        elif waiting:
-            self.lock_label.setText(
-                f"global: contended — held by {holder.thread} ({len(waiting)} waiting)"
-            )
-            self.lock_label.setToolTip(f"held at {holder.site}\nwaiting: {', '.join(waiting)}")
-        else:
-            self.lock_label.setText(f"global: held by {holder.thread}")
-            self.lock_label.setToolTip(f"held at {holder.site}")
+    def show_shortcuts(self) -> ShortcutsDialog:
+        return show_shortcuts(self)
 
-    def _about(self) -> None:
+    def about(self) -> None:
         from desktop_app import __version__
 
         QMessageBox.about(
@@ -496,7 +344,8 @@ class MainWindow(QMainWindow):
         if isinstance(geometry, QByteArray) and not geometry.isEmpty():
             self.restoreGeometry(geometry)
         else:
-            self.resize(1280, 820)
+            screen = self.screen() or QGuiApplication.primaryScreen()
+            self.setGeometry(first_run_geometry(screen.availableGeometry()))
         state = self.settings.value("window_state")
         if isinstance(state, QByteArray) and not state.isEmpty():
             self.restoreState(state)
@@ -513,8 +362,7 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self._first_run_layout)
 
     def _first_run_layout(self) -> None:
-        self.resizeDocks([self.jobs_dock], [460], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.log_dock], [190], Qt.Orientation.Vertical)
+        size_docks(self)
 
     def save_settings(self) -> None:
         self.settings.setValue("geometry", self.saveGeometry())
@@ -543,6 +391,17 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(0, self.deleteLater)
 
 
-def _entries_of(server: Server) -> Entries:
-    """The whole live state as ``{name: (value, scope)}`` deep copies (taken under the global lockable)."""
-    return {name: (e["Value"], list(e["Scope"])) for name, e in server.state.snapshot().items()}
+def _fits(value: Any, budget: list[int]) -> bool:
+    """Count ``value``'s rows against ``budget[0]`` (spent in place); False once it runs out."""
+    budget[0] -= 1
+    if budget[0] < 0:
+        return False
+    if isinstance(value, dict):
+        return all(_fits(v, budget) for v in value.values())
+    if isinstance(value, list | tuple | set | frozenset):
+        return all(_fits(v, budget) for v in value)
+    return True
+
+
+def _is_empty_container(value: Any) -> bool:
+    return isinstance(value, dict | list | tuple | set | frozenset) and not value

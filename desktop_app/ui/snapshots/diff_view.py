@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.engine.diff import Change, diff_states, format_path
+from desktop_app.ui.common.plural import count
 
 ModelIndex = QModelIndex | QPersistentModelIndex
 
@@ -160,7 +161,7 @@ class DiffResult:
     @property
     def details(self) -> str:
         return (
-            f"{self.entries:,} entries compared in {self.seconds * 1000:.0f} ms on thread {self.thread_name}"
+            f"{count(self.entries, 'entry')} compared in {self.seconds * 1000:.0f} ms on thread {self.thread_name}"
         )
 
 

@@ -2,222 +2,35 @@
 
 from __future__ import annotations
 
-import copy
 import logging
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import (
-    QAbstractTableModel,
-    QModelIndex,
-    QObject,
-    QPersistentModelIndex,
-    QPoint,
-    QSize,
-    Qt,
-    QTimer,
-    Signal,
-    Slot,
-)
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QCheckBox,
     QDockWidget,
     QFileDialog,
-    QHBoxLayout,
     QInputDialog,
-    QLabel,
     QMenu,
     QMessageBox,
-    QSpinBox,
-    QSplitter,
-    QTableView,
-    QToolBar,
-    QToolButton,
-    QVBoxLayout,
     QWidget,
 )
 
 from desktop_app.ui.bridge.edit_commands import EditFeedback, ReplaceStateCommand
+from desktop_app.ui.common.plural import count
+from desktop_app.ui.common.replace_or_merge import ask_replace_or_merge
 from desktop_app.ui.common.worker_lanes import WorkerLanes
-from desktop_app.ui.snapshots.diff_view import DiffCancelled, DiffResult, DiffView, compute_diff
+from desktop_app.ui.snapshots.diff_runner import DiffRunner, Inputs
+from desktop_app.ui.snapshots.diff_view import DiffResult
+from desktop_app.ui.snapshots.restore_command import RestoreStateCommand
+from desktop_app.ui.snapshots.snapshot_list_model import SnapshotListModel
 from desktop_app.ui.snapshots.snapshot_store import Entries, SnapshotInfo, SnapshotStore, entries_of
+from desktop_app.ui.snapshots.snapshots_panel import SnapshotsPanel
 
 log = logging.getLogger("desktop_app.ui.snapshots")
-
-ModelIndex = QModelIndex | QPersistentModelIndex
-PROGRESS_EVERY = 0.05
-"""Seconds between progress reports of a running diff (the bar need not move faster)."""
-
-
-def format_size(size: int) -> str:
-    """``532`` -> ``532 B``; ``12_345`` -> ``12.1 KB``; ``5_000_000`` -> ``4.8 MB``."""
-    value = float(size)
-    for unit in ("B", "KB", "MB"):
-        if value < 1024 or unit == "MB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} MB"
-
-
-# -- the list model -------------------------------------------------------------------------------
-
-COLUMNS = ("Time", "Label", "Entries", "Size")
-COL_TIME, COL_LABEL, COL_ENTRIES, COL_SIZE = range(len(COLUMNS))
-
-
-class SnapshotListModel(QAbstractTableModel):
-    """Snapshots newest first; a new listing is applied with row inserts and removals, never a reset."""
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._rows: list[SnapshotInfo] = []
-
-    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
-
-    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or index.row() >= len(self._rows):
-            return None
-        info = self._rows[index.row()]
-        col = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            if col == COL_TIME:
-                return f"{info.time:%Y-%m-%d %H:%M:%S}"
-            if col == COL_LABEL:
-                return info.label or "—"
-            if col == COL_ENTRIES:
-                return f"{info.entries:,}"
-            return format_size(info.size)
-        if role == Qt.ItemDataRole.TextAlignmentRole and col in (COL_ENTRIES, COL_SIZE):
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return str(info.path)
-        if role == Qt.ItemDataRole.ForegroundRole and col == COL_LABEL and not info.label:
-            return Qt.GlobalColor.gray
-        return None
-
-    def info(self, row: int) -> SnapshotInfo:
-        return self._rows[row]
-
-    def infos(self) -> list[SnapshotInfo]:
-        return list(self._rows)
-
-    def row_of(self, path: Path) -> int:
-        for i, info in enumerate(self._rows):
-            if info.path == path:
-                return i
-        return -1
-
-    def set_snapshots(self, infos: Sequence[SnapshotInfo]) -> None:
-        wanted = {i.path for i in infos}
-        for row in range(len(self._rows) - 1, -1, -1):
-            if self._rows[row].path not in wanted:
-                self.beginRemoveRows(QModelIndex(), row, row)
-                del self._rows[row]
-                self.endRemoveRows()
-        # Kept rows are still in order (both lists are sorted newest first): insert the new ones in place.
-        for row, info in enumerate(infos):
-            if row < len(self._rows) and self._rows[row].path == info.path:
-                if self._rows[row] != info:
-                    self._rows[row] = info
-                    self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
-                continue
-            self.beginInsertRows(QModelIndex(), row, row)
-            self._rows.insert(row, info)
-            self.endInsertRows()
-
-
-# -- restoring as an undoable step ----------------------------------------------------------------
-
-
-class RestoreStateCommand(QUndoCommand):
-    """Restore entries (replace or merge) as one undo step without a bridge; undo puts back ``before``.
-
-    The dock uses ``edit_commands.ReplaceStateCommand`` when it has a bridge; this is the same step
-    for a dock used on its own (tests, tools). Both directions run through ``run_edit(fn, text)``,
-    which applies ``fn`` on the dock's edit thread, in order, holding the global lockable there:
-    the GUI thread never takes it. Values are deep-copied on every apply, so a redo after in-place
-    changes still restores exactly what the snapshot held. Undoing a merge puts back only the
-    entries the merge touched (and removes those it added), as ReplaceStateCommand does.
-    """
-
-    def __init__(
-        self,
-        server: Any,
-        before: Entries,
-        after: Entries,
-        merge: bool,
-        text: str,
-        run_edit: Callable[[Callable[[], None], str], None],
-    ) -> None:
-        super().__init__(text)
-        self.server = server
-        self.before = before
-        self.after = after
-        self.merge = merge
-        self._run_edit = run_edit
-
-    def _forward(self) -> None:
-        fresh = copy.deepcopy(self.after)
-        with self.server.lockable:
-            self.server.state.load_entries(fresh, merge=self.merge)
-
-    def _backward(self) -> None:
-        state = self.server.state
-        with self.server.lockable:
-            if not self.merge:
-                state.load_entries(copy.deepcopy(self.before), merge=False)
-                return
-            before = {name.casefold(): (name, item) for name, item in self.before.items()}
-            put_back: Entries = {}
-            for name in self.after:
-                found = before.get(name.casefold())
-                if found is not None:
-                    put_back[found[0]] = found[1]
-                else:
-                    state.remove(name)
-            if put_back:
-                state.load_entries(copy.deepcopy(put_back), merge=True)
-
-    def redo(self) -> None:
-        self._run_edit(self._forward, self.text())
-
-    def undo(self) -> None:
-        text = self.text()
-        self._run_edit(self._backward, f"Undo {text[:1].lower()}{text[1:]}")
-
-
-# -- the dock -------------------------------------------------------------------------------------
-
-
-class _StatusLabel(QLabel):
-    """The dock's last message; takes no room while there is none."""
-
-    def setText(self, text: str) -> None:
-        super().setText(text)
-        self.setVisible(bool(text.strip()))
-
-
-class _Body(QWidget):
-    def sizeHint(self) -> QSize:
-        # Room for the diff's path, change and "old → new" columns when docked beside the tree.
-        return QSize(self.fontMetrics().horizontalAdvance("x") * 84, 520)
-
 
 class SnapshotsDock(QDockWidget):
     """Snapshots of the live state: take (Ctrl+T), diff, restore as an undoable step, delete, export.
@@ -238,7 +51,6 @@ class SnapshotsDock(QDockWidget):
     diff_ready = Signal(object)
     state_restored = Signal(str)
     failed = Signal(str)
-    _diff_progress = Signal(int, int, int)
 
     def __init__(
         self,
@@ -256,91 +68,29 @@ class SnapshotsDock(QDockWidget):
         # One thread per lane: file writes stay in order (a take and its prune never race another
         # take), a long diff never delays a snapshot, and restores apply in undo-stack order.
         self._workers = WorkerLanes("snapshots", workers=1, parent=self)
-        self._diff_generation = 0
         self._last_auto_version: int | None = None
         self._feedback: EditFeedback | None = None
-        self._diff_progress.connect(self._on_diff_progress, Qt.ConnectionType.QueuedConnection)
 
         self.model = SnapshotListModel(self)
-        self.list_view = QTableView()
-        self.list_view.horizontalHeader().setDefaultAlignment(
-            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
-        )
-        self.list_view.setModel(self.model)
-        self.list_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.list_view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.list_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.list_view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.list_view.verticalHeader().hide()
-        self.list_view.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
-        self.list_view.setWordWrap(False)
-        self.list_view.horizontalHeader().setStretchLastSection(False)
-        fm = self.fontMetrics()
-        self.list_view.setColumnWidth(COL_TIME, fm.horizontalAdvance("2026-11-28 23:59:59") + 16)
-        self.list_view.setColumnWidth(COL_LABEL, fm.horizontalAdvance("before the deploy") + 16)
-        self.list_view.setColumnWidth(COL_ENTRIES, fm.horizontalAdvance("Entries 99") + 16)
-        self.list_view.setColumnWidth(COL_SIZE, fm.horizontalAdvance("999.9 KB") + 16)
-        self.list_view.horizontalHeader().setSectionResizeMode(
-            COL_LABEL, self.list_view.horizontalHeader().ResizeMode.Stretch
-        )
-        self.diff_view = DiffView()
-
         self._make_actions()
-        body = _Body()
-        layout = QVBoxLayout(body)
-        layout.setContentsMargins(4, 2, 4, 4)
-        layout.setSpacing(4)
-        self.toolbar = QToolBar("Snapshot actions")
-        self.toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        panel = SnapshotsPanel(self.model)
+        self.list_view, self.diff_view, self.status = panel.list_view, panel.diff_view, panel.status
+        self.auto_check, self.auto_minutes, self.auto_keep = panel.auto_check, panel.auto_minutes, panel.auto_keep
+        self.toolbar = panel.toolbar
         self.toolbar.addAction(self.take_snapshot_action)
         self.toolbar.addAction(self.diff_live_action)
         self.toolbar.addAction(self.diff_pair_action)
-        restore_button = QToolButton()
-        restore_button.setText("Restore")
-        restore_button.setToolTip("Restore the selected snapshot (undoable)")
-        restore_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        restore_menu = QMenu(restore_button)
-        restore_menu.addAction(self.restore_replace_action)
-        restore_menu.addAction(self.restore_merge_action)
-        restore_button.setMenu(restore_menu)
-        self.restore_button = restore_button
-        self.toolbar.addWidget(restore_button)
+        self.toolbar.addAction(self.restore_action)
         self.toolbar.addAction(self.export_action)
         self.toolbar.addAction(self.delete_action)
-        layout.addWidget(self.toolbar)
-
-        auto = QHBoxLayout()
-        self.auto_check = QCheckBox("Auto-snapshot every")
-        self.auto_check.setToolTip(
-            "Take a snapshot every N minutes when the state changed since the last one"
+        self.setWidget(panel)
+        self.diffs = DiffRunner(
+            self.diff_view,
+            lambda fn, done: self._submit(fn, done, lane="diff"),
+            self._diff_shown,
+            lambda _title, err: self._fail("Could not compute the diff", err),
+            self,
         )
-        self.auto_minutes = QSpinBox()
-        self.auto_minutes.setRange(1, 24 * 60)
-        self.auto_minutes.setValue(5)
-        self.auto_minutes.setSuffix(" min")
-        self.auto_keep = QSpinBox()
-        self.auto_keep.setRange(1, 1000)
-        self.auto_keep.setValue(10)
-        auto.addWidget(self.auto_check)
-        auto.addWidget(self.auto_minutes)
-        auto.addWidget(QLabel("keep the last"))
-        auto.addWidget(self.auto_keep)
-        auto.addStretch(1)
-        layout.addLayout(auto)
-
-        splitter = QSplitter(Qt.Orientation.Vertical)
-        splitter.setChildrenCollapsible(False)
-        splitter.addWidget(self.list_view)
-        splitter.addWidget(self.diff_view)
-        splitter.setStretchFactor(0, 1)
-        splitter.setStretchFactor(1, 2)
-        layout.addWidget(splitter, 1)
-        self.status = _StatusLabel()
-        self.status.setText("")
-        self.status.setWordWrap(True)
-        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        layout.addWidget(self.status)
-        self.setWidget(body)
 
         self.auto_timer = QTimer(self)
         self.auto_timer.timeout.connect(self.auto_snapshot_now)
@@ -388,6 +138,9 @@ class SnapshotsDock(QDockWidget):
             lambda: self.restore_selected(merge=True),
             "Put the snapshot's entries back, keeping entries it does not have",
         )
+        self.restore_action = make(
+            "Restore…", self.ask_and_restore, "Restore the selected snapshot: replace or merge (undoable)"
+        )
         self.export_action = make(
             "Export…", self.ask_and_export, "Write the selected snapshot to a state file"
         )
@@ -411,7 +164,7 @@ class SnapshotsDock(QDockWidget):
         """Snapshot and restore ``server``'s state (None: actions that need a state are disabled)."""
         self.server = server
         self._last_auto_version = None
-        self._diff_generation += 1  # a diff against the old server's state is moot
+        self.diffs.cancel()  # a diff against the old server's state is moot
         if server is None:
             self.auto_timer.stop()
             self._workers.shutdown()
@@ -460,7 +213,7 @@ class SnapshotsDock(QDockWidget):
         self.diff_pair_action.setEnabled(n == 2)
         self.restore_replace_action.setEnabled(live and n == 1)
         self.restore_merge_action.setEnabled(live and n == 1)
-        self.restore_button.setEnabled(live and n == 1)
+        self.restore_action.setEnabled(live and n == 1)
         self.export_action.setEnabled(n == 1)
         self.delete_action.setEnabled(n >= 1)
 
@@ -483,8 +236,8 @@ class SnapshotsDock(QDockWidget):
 
     # -- listing --------------------------------------------------------------------------------
 
-    def refresh(self) -> Future[Any]:
-        """Re-read the folder (off the GUI thread) and update the list in place."""
+    def refresh(self, select: Path | None = None) -> Future[Any]:
+        """Re-read the folder (off the GUI thread) and update the list in place; then select ``select``."""
         store = self.store
 
         def done(f: Future[Any]) -> None:
@@ -494,6 +247,11 @@ class SnapshotsDock(QDockWidget):
                 return
             infos: list[SnapshotInfo] = f.result()
             self.model.set_snapshots(infos)
+            if select is not None and (row := self.model.row_of(select)) >= 0:
+                index = self.model.index(row, 0)
+                self.select(self.model.info(row))
+                self.list_view.selectionModel().setCurrentIndex(index, QItemSelectionModel.SelectionFlag.NoUpdate)
+                self.list_view.scrollTo(index)
             self.snapshots_listed.emit(infos)
 
         return self._submit(store.list, done)
@@ -528,9 +286,10 @@ class SnapshotsDock(QDockWidget):
             info: SnapshotInfo = f.result()
             if info.version is not None:
                 self._last_auto_version = info.version
-            self.status.setText(f"Took snapshot {info.title!r}: {info.entries:,} entries")
+            self.status.setText(f"Took snapshot {info.title!r}: {count(info.entries, 'entry')}")
+            # A snapshot someone asked for is shown selected; an automatic one leaves the selection be.
+            self.refresh(select=None if auto else info.path)
             self.snapshot_taken.emit(info)
-            self.refresh()
 
         self.status.setText("Taking a snapshot…")
         return self._submit(take, done)
@@ -589,51 +348,23 @@ class SnapshotsDock(QDockWidget):
 
         return self._run_diff(title, inputs)
 
-    def _run_diff(
-        self, title: str, inputs: Callable[[], tuple[dict[str, Any], dict[str, Any]]]
-    ) -> Future[Any]:
-        self._diff_generation += 1
-        generation = self._diff_generation
-        emit_progress = self._diff_progress.emit
-        last = [0.0]
+    def _run_diff(self, title: str, inputs: Inputs) -> Future[Any]:
+        return self.diffs.run(title, inputs)
 
-        def cancelled() -> bool:
-            return generation != self._diff_generation
-
-        def progress(done: int, total: int) -> None:
-            now = time.monotonic()
-            if now - last[0] >= PROGRESS_EVERY or done == total:
-                last[0] = now
-                emit_progress(generation, done, total)
-
-        def work() -> DiffResult:
-            a, b = inputs()
-            return compute_diff(title, a, b, progress, cancelled)
-
-        def done(f: Future[Any]) -> None:
-            if generation != self._diff_generation:
-                return
-            err = f.exception()
-            if isinstance(err, DiffCancelled):
-                return
-            if err is not None:
-                self.diff_view.show_error(f"{title}: {err}")
-                self._fail("Could not compute the diff", err)
-                return
-            result: DiffResult = f.result()
-            self.diff_view.show_result(result)
-            self.status.setText("")
-            self.diff_ready.emit(result)
-
-        self.diff_view.start(title)
-        return self._submit(work, done, lane="diff")
-
-    @Slot(int, int, int)
-    def _on_diff_progress(self, generation: int, done: int, total: int) -> None:
-        if generation == self._diff_generation:
-            self.diff_view.set_progress(done, total)
+    def _diff_shown(self, result: DiffResult) -> None:
+        self.status.setText("")
+        self.diff_ready.emit(result)
 
     # -- restoring ------------------------------------------------------------------------------
+
+    def ask_and_restore(self) -> Future[Any] | None:
+        chosen = self.selected()
+        if len(chosen) != 1 or self.server is None:
+            return None
+        merge = ask_replace_or_merge(
+            self, "Restore snapshot", f"Restore {chosen[0].title!r} into the live state?", "the snapshot"
+        )
+        return None if merge is None else self.restore_snapshot(chosen[0], merge=merge)
 
     def restore_selected(self, merge: bool) -> Future[Any] | None:
         chosen = self.selected()
@@ -708,7 +439,7 @@ class SnapshotsDock(QDockWidget):
         answer = QMessageBox.question(
             self,
             "Delete snapshots",
-            f"Delete {len(chosen)} snapshot{'s' if len(chosen) > 1 else ''} ({names})? This cannot be undone.",
+            f"Delete {count(len(chosen), 'snapshot')} ({names})? This cannot be undone.",
         )
         if answer == QMessageBox.StandardButton.Yes:
             self.delete_snapshots(chosen)
@@ -726,7 +457,7 @@ class SnapshotsDock(QDockWidget):
             if err is not None:
                 self._fail("Could not delete", err)
             else:
-                self.status.setText(f"Deleted {len(doomed)} snapshot{'s' if len(doomed) != 1 else ''}")
+                self.status.setText(f"Deleted {count(len(doomed), 'snapshot')}")
             self.refresh()
 
         return self._submit(delete, done)

@@ -14,17 +14,16 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox
 
 from desktop_app.engine.server import Server
-from desktop_app.ui.jobs.jobs_dock import (
+from desktop_app.ui.jobs.job_format import format_countdown, format_duration, format_seconds
+from desktop_app.ui.jobs.jobs_dock import JobsDock
+from desktop_app.ui.jobs.jobs_model import (
     COL_ERRORS,
+    COL_LAST,
     COL_NAME,
     COL_NEXT,
     COL_RUNS,
     COL_STATE,
     COL_TRIGGER,
-    JobsDock,
-    format_countdown,
-    format_duration,
-    format_seconds,
 )
 
 # Qt's offscreen platform says this for every floating dock; it is not about our code.
@@ -291,3 +290,50 @@ def test_routes_table_counts_real_requests(
         pos=dock.routes_view.visualRect(index).center(),
     )
     assert dock.traceback_dialog is not None and "nope" in dock.traceback_dialog.text.toPlainText()
+
+
+def test_run_now_on_a_paused_timer_updates_last_run(qtbot: Any, server: Server, dock: JobsDock) -> None:
+    t = server.add_timer("hourly", 3600, lambda e: None)
+    dock.set_server(server)
+    server.start()
+    server.timers.pause("hourly")
+    _select(qtbot, dock, "hourly")
+    qtbot.waitUntil(lambda: _cell(dock, "hourly", COL_STATE) == "paused")
+    assert _cell(dock, "hourly", COL_LAST) == "—"
+    before = datetime.now()
+    with qtbot.waitSignal(dock.action_finished):
+        dock.run_now_action.trigger()
+    assert _cell(dock, "hourly", COL_LAST).endswith(" ago")
+    row = dock.jobs_model.rows()[dock.jobs_model.find("hourly")]
+    assert row.last_run is not None and row.last_run >= before
+    tip = dock.jobs_model.index(dock.jobs_model.find("hourly"), COL_LAST).data(Qt.ItemDataRole.ToolTipRole)
+    assert "Run now" in tip
+    assert t.count == 0 and t.last_run is None  # the engine keeps Pode's meaning of invoke
+
+
+def test_a_status_line_does_not_survive_a_server_switch(qtbot: Any, server: Server, dock: JobsDock) -> None:
+    server.add_timer("forever", 3600, lambda e: None)
+    dock.set_server(server)
+    server.start()
+    _select(qtbot, dock, "forever")
+    with qtbot.waitSignal(dock.action_finished):
+        dock.pause_action.trigger()
+    assert "Paused 'forever'" in dock.status.text()
+    other = Server()
+    try:
+        dock.set_server(other)
+        assert dock.status.text().strip() == ""
+    finally:
+        dock.set_server(None)
+        other.stop()
+
+
+def test_docked_wide_and_low_the_routes_go_beside_the_jobs(qtbot: Any, dock: JobsDock) -> None:
+    splitter = dock._splitter
+    dock.resize(1300, 230)
+    qtbot.waitUntil(lambda: splitter.orientation() == Qt.Orientation.Horizontal)
+    jobs_width, routes_width = splitter.sizes()
+    needed = sum(dock.jobs_view.columnWidth(c) for c in range(dock.jobs_model.columnCount()))
+    assert jobs_width >= needed and routes_width > 0
+    dock.resize(500, 600)
+    qtbot.waitUntil(lambda: splitter.orientation() == Qt.Orientation.Vertical)

@@ -144,6 +144,19 @@ def test_store_delete_prune_and_errors(tmp_path: Path, server: Server) -> None:
 # -- the dock -------------------------------------------------------------------------------------
 
 
+def test_a_snapshot_taken_by_hand_is_selected_an_automatic_one_is_not(
+    qtbot: Any, server: Server, make_dock: Any
+) -> None:
+    dock = make_dock(server=server)
+    first = _take(qtbot, dock, "mine")
+    qtbot.waitUntil(lambda: dock.selected() == [dock.model.info(dock.model.row_of(first.path))])
+    server.state.set("count", 7)
+    with qtbot.waitSignal(dock.snapshots_listed):
+        with qtbot.waitSignal(dock.snapshot_taken):
+            dock.auto_snapshot_now()
+    assert dock.model.rowCount() == 2 and [i.path for i in dock.selected()] == [first.path]
+
+
 def test_dock_takes_snapshots_that_survive_a_restart(
     qtbot: Any, qtmodeltester: Any, tmp_path: Path, server: Server, make_dock: Any
 ) -> None:
@@ -242,7 +255,7 @@ def test_big_diff_reports_progress(qtbot: Any, tmp_path: Path, make_dock: Any) -
     info = _take(qtbot, dock, "big")
     server.state.set("k7", {"v": -1})
     progress: list[tuple[int, int]] = []
-    dock._diff_progress.connect(lambda _g, done, total: progress.append((done, total)))
+    dock.diffs.progressed.connect(lambda _g, done, total: progress.append((done, total)))
     result = _diff(qtbot, dock, lambda: dock.diff_with_live(info))
     assert [c.text_path for c in result.changes] == ['k7["v"]', 'k7["l"]']
     assert progress and progress[-1] == (8_000, 8_000)
@@ -277,6 +290,30 @@ def test_restore_is_undoable_exactly(
     with qtbot.waitSignal(dock.state_restored):
         undo_stack.redo()
     assert server.state.snapshot() == restored
+
+
+def test_restore_asks_and_enter_merges(qtbot: Any, server: Server, make_dock: Any) -> None:
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    dock = make_dock(server=server)
+    info = _take(qtbot, dock, "A")
+    server.state.set("extra", 1)
+    dock.select(info)
+    assert dock.restore_action.isEnabled() and dock.restore_action.text() == "Restore…"
+    asked: list[str] = []
+
+    def press_enter() -> None:
+        box = QApplication.activeModalWidget()
+        assert isinstance(box, QMessageBox)
+        asked.append(box.text())
+        qtbot.keyClick(box, Qt.Key.Key_Return)
+
+    QTimer.singleShot(0, press_enter)
+    with qtbot.waitSignal(dock.state_restored):
+        dock.restore_action.trigger()
+    assert asked == ["Restore 'A' into the live state?"]
+    assert server.state.get("extra") == 1  # merged: what the snapshot does not have stays
 
 
 @pytest.mark.parametrize("bridge", [False, True], ids=["own-edit-thread", "bridge"])

@@ -1,0 +1,111 @@
+"""The main window's status bar: script, HTTP endpoint, entry count, change rate and the global lock's holder."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
+
+from desktop_app.engine.locks import Holder
+from desktop_app.ui.common.plural import count
+
+RATE_WINDOW = 10.0
+"""Seconds the shown change rate is averaged over: a timer every 2 s reads as one rate, not 1, 0, 1, 0."""
+
+
+def _number(value: float) -> str:
+    """``2.0`` -> ``2``, ``1.43`` -> ``1.4``, ``12.6`` -> ``13``."""
+    return f"{value:,.0f}" if value >= 9.95 else f"{value:.1f}".removesuffix(".0")
+
+
+def rate_text(rate: float) -> str:
+    """Changes per second in words: ``3 changes/s``, ``1 change/s``, ``1 change / 2 s``, ``no changes``.
+
+    Below one change a second the interval reads better than a fraction ("0.5 changes/s").
+    """
+    if rate < 0.005:
+        return "no changes"
+    if rate >= 0.95:
+        shown = _number(rate)
+        return f"{shown} change/s" if shown == "1" else f"{shown} changes/s"
+    period = 1 / rate
+    if period >= 60:
+        return f"1 change / {_number(period / 60)} min"
+    return f"1 change / {_number(period)} s"
+
+
+class RateMeter:
+    """Averages the bridge's per-second rate samples over the last ``window`` seconds."""
+
+    def __init__(self, window: float = RATE_WINDOW) -> None:
+        self.window = window
+        self._samples: deque[tuple[float, float]] = deque()
+
+    def add(self, rate: float, now: float) -> float:
+        """Record a sample taken at ``now`` (monotonic seconds); returns the smoothed rate."""
+        self._samples.append((now, rate))
+        while self._samples and self._samples[0][0] <= now - self.window:
+            self._samples.popleft()
+        return sum(r for _, r in self._samples) / len(self._samples)
+
+    def clear(self) -> None:
+        self._samples.clear()
+
+
+class StatusBar(QStatusBar):
+    """Permanent facts on the left, the global lock on the right; ``showMessage`` for passing news."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.script_label = QLabel()
+        self.url_label = QLabel()
+        self.url_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.count_label = QLabel()
+        self.rate_label = QLabel(rate_text(0))
+        self.rate_label.setToolTip(f"Changes to the state, averaged over the last {RATE_WINDOW:g} s")
+        self.rate_meter = RateMeter()
+        self.lock_label = QLabel("global: idle")
+        for w in (self.script_label, self.url_label, self.count_label, self.rate_label):
+            self.addWidget(w)
+        self.addPermanentWidget(self.lock_label)
+
+    def show_script(self, name: str) -> None:
+        self.script_label.setText(f"Script: {name}")
+
+    def show_endpoint(self, server: Any) -> None:
+        """The server's URLs while it runs, "stopped" when it does not, a warning for an endpoint that failed."""
+        if server is None or not server.endpoints:
+            self.url_label.setText("")
+            return
+        parts = []
+        for ep in server.endpoints:
+            if ep.error:
+                parts.append(f"⚠ {ep.error}")
+            elif server.running and ep.url:
+                parts.append(ep.url)
+        self.url_label.setText("  ".join(parts) if server.running else "stopped")
+
+    def show_counts(self, n: int) -> None:
+        self.count_label.setText(count(n, "entry"))
+
+    def show_rate(self, rate: float) -> None:
+        """A new per-second sample from the bridge; shows the average over the last RATE_WINDOW s."""
+        self.rate_label.setText(rate_text(self.rate_meter.add(rate, time.monotonic())))
+
+    def show_lock_status(self, status: Any) -> None:
+        holder: Holder | None = getattr(status, "holder", None)
+        waiting = tuple(getattr(status, "waiting", ()))
+        if holder is None:
+            self.lock_label.setText("global: idle")
+            self.lock_label.setToolTip("")
+        elif waiting:
+            self.lock_label.setText(
+                f"global: contended — held by {holder.thread} ({len(waiting)} waiting)"
+            )
+            self.lock_label.setToolTip(f"held at {holder.site}\nwaiting: {', '.join(waiting)}")
+        else:
+            self.lock_label.setText(f"global: held by {holder.thread}")
+            self.lock_label.setToolTip(f"held at {holder.site}")

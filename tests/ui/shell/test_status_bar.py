@@ -1,0 +1,48 @@
+"""The status bar's change rate: smoothed over 10 s and said in words a person reads at a glance."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from desktop_app.ui.shell.status_bar import RateMeter, StatusBar, rate_text
+
+
+@pytest.mark.parametrize(
+    ("rate", "text"),
+    [
+        (0.0, "no changes"),
+        (0.5, "1 change / 2 s"),
+        (0.1, "1 change / 10 s"),
+        (0.7, "1 change / 1.4 s"),
+        (1 / 120, "1 change / 2 min"),
+        (1.0, "1 change/s"),
+        (1.5, "1.5 changes/s"),
+        (2.0, "2 changes/s"),
+        (37.4, "37 changes/s"),
+        (12_345.0, "12,345 changes/s"),
+    ],
+)
+def test_rate_text(rate: float, text: str) -> None:
+    assert rate_text(rate) == text
+
+
+def test_rate_meter_averages_over_ten_seconds() -> None:
+    meter = RateMeter(window=10.0)
+    # one change every 2 s, sampled each second: 1, 0, 1, 0, ...
+    smoothed = [meter.add(float(i % 2 == 0), now=float(i)) for i in range(30)]
+    assert smoothed[-1] == pytest.approx(0.5)
+    assert all(0.4 <= r <= 0.6 for r in smoothed[10:])
+    # old samples leave the window: a quiet state reads as quiet within 10 s
+    for i in range(30, 41):
+        last = meter.add(0.0, now=float(i))
+    assert last == 0.0
+
+
+def test_status_bar_shows_the_smoothed_rate_not_the_last_second(qtbot: Any) -> None:
+    bar = StatusBar()
+    qtbot.addWidget(bar)
+    for rate in (1.0, 0.0, 1.0, 0.0):
+        bar.show_rate(rate)
+    assert bar.rate_label.text() == "1 change / 2 s"
