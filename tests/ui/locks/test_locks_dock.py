@@ -21,15 +21,15 @@ from desktop_app.engine.locks import Lockable
 from desktop_app.engine.server import Server
 from desktop_app.ui.locks.contention_timeline import SegmentKind
 from desktop_app.ui.locks.contention_view import CONTENDED_COLOR, WAIT_COLOR, WAIT_FILL
-from desktop_app.ui.locks.locks_dock import (
+from desktop_app.ui.locks.lock_table_model import (
     COL_ACQ,
     COL_CONT,
     COL_HOLDER,
     COL_LOCK,
     COL_WAITING,
     SORT_ROLE,
-    LocksDock,
 )
+from desktop_app.ui.locks.locks_dock import LocksDock
 
 A_EXTRA = 0.06
 
