@@ -26,7 +26,8 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from desktop_app.engine.deadlock import DeadlockCycle
-from desktop_app.ui.locks.contention_timeline import SETTLE, Segment, SegmentKind, Timeline
+from desktop_app.ui.locks.contention_timeline import SETTLE
+from desktop_app.ui.locks.timeline_data import Segment, SegmentKind, Timeline
 
 # Okabe-Ito colours (safe for the common colour-vision deficiencies); each state also has its own
 # pattern, so nothing depends on colour alone: holding = solid, holding while others wait = solid

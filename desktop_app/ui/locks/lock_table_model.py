@@ -12,7 +12,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QWidget
 
 from desktop_app.engine.locks import Lockable, LockStats
-from desktop_app.ui.locks.contention_timeline import format_duration, short_site
+from desktop_app.ui.locks.timeline_data import format_duration, short_site
 
 RATE_SPAN = 2.0
 """Acquisitions per second are counted over this many seconds."""

@@ -12,7 +12,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtWidgets import QWidget
 
 from desktop_app.engine.locks import SlowWait, clock
-from desktop_app.ui.locks.contention_timeline import format_duration, short_site
+from desktop_app.ui.locks.timeline_data import format_duration, short_site
 
 MAX_SLOW_WAITS = 500
 

@@ -25,8 +25,8 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.engine.locks import Lockable, SlowWait
-from desktop_app.ui.locks.contention_timeline import format_duration, short_site
 from desktop_app.ui.locks.slow_wait_model import SlowWaitModel
+from desktop_app.ui.locks.timeline_data import format_duration, short_site
 
 
 class SlowWaitsPanel(QWidget):
