@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 from desktop_app.engine.deadlock import DeadlockCycle, detect_deadlocks
 from desktop_app.engine.locks import Lockable, LockStats, clock
 from desktop_app.ui.locks.contention_timeline import TimelineBuilder, build_timeline, snapshot_lockables
-from desktop_app.ui.locks.contention_view import DEADLOCK_COLOR, ContentionView, TimelineLegend
+from desktop_app.ui.locks.contention_view import ContentionView
 from desktop_app.ui.locks.lock_table_model import (
     COL_ACQ,
     COL_CONT,
@@ -55,6 +55,7 @@ from desktop_app.ui.locks.lock_table_model import (
 )
 from desktop_app.ui.locks.slow_waits_panel import SlowWaitsPanel
 from desktop_app.ui.locks.timeline_data import WINDOWS, LockSnapshot, format_duration
+from desktop_app.ui.locks.timeline_style import DEADLOCK_COLOR, TimelineLegend
 
 if TYPE_CHECKING:
     from desktop_app.engine.server import Server
