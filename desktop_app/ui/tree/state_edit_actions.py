@@ -9,10 +9,10 @@ from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QDialog
 
 from desktop_app.engine.diff import format_path
-from desktop_app.ui.bridge.edit_commands import (
+from desktop_app.ui.bridge.edit_commands import EngineCommand
+from desktop_app.ui.bridge.entry_commands import (
     AddChildCommand,
     AddEntryCommand,
-    EngineCommand,
     RemoveCommand,
     RenameCommand,
     SetScopeCommand,
