@@ -37,6 +37,9 @@ class EditFeedback(QObject):
     """path or None: the edit finished, failed or was cancelled (clear the row's status)."""
     failed = Signal(str)
     applied = Signal(str)
+    """The command's text: it was applied to the engine (first time, undo or redo)."""
+    applied_as = Signal(str, str)
+    """("Done" | "Undone" | "Redone", the command's text), emitted with ``applied``."""
 
 
 def describe_error(err: BaseException) -> str:
@@ -74,6 +77,7 @@ class EngineCommand(QUndoCommand):
         self._skip_redo = False
         self._silent = False
         self._engine_applied = False
+        self._done_once = False  # a forward step after the first one is a redo
 
     @property
     def stack(self) -> QUndoStack | None:
@@ -159,10 +163,13 @@ class EngineCommand(QUndoCommand):
                 fb.failed.emit(f"{self.text()}: {message}")
             return
         self.applied = forward
+        verb = "Undone" if not forward else "Redone" if self._done_once else "Done"
+        self._done_once = self._done_once or forward
         if on_applied is not None:
             on_applied()
         if fb is not None:
             fb.applied.emit(self.text())
+            fb.applied_as.emit(verb, self.text())
 
     def _realign(self, forward: bool) -> None:
         """An undo/redo the stack already counted did not happen: move the stack's index back."""

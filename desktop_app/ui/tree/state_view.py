@@ -212,7 +212,7 @@ class StateView(LiveFollow, ViewMemory, QWidget):
         self.feedback.waiting.connect(self._on_edit_waiting)
         self.feedback.settled.connect(self._on_edit_settled)
         self.feedback.failed.connect(lambda m: self.show_message(m, error=True))
-        self.feedback.applied.connect(self._on_edit_applied)
+        self.feedback.applied_as.connect(self._on_edit_applied)
         # Bound methods (not lambdas) on objects that may outlive this view: Qt drops them with the view.
         self.undo_stack.indexChanged.connect(self._on_undo_index)
 
@@ -338,11 +338,12 @@ class StateView(LiveFollow, ViewMemory, QWidget):
         if not self.runner.in_flight and self.message_label.text().startswith("Waiting for lock"):
             self._clear_message()
 
-    def _on_edit_applied(self, text: str) -> None:
+    def _on_edit_applied(self, verb: str, text: str) -> None:
+        # "Undone: Remove x" after Ctrl+Z: a bare "Done: Remove x" would read as if x had just gone.
         if self.bridge.live:
-            self.show_message(f"Done: {text}")
+            self.show_message(f"{verb}: {text}")
         else:
-            self.show_message(f"Done: {text}. Paused: the tree shows it when you go Live.")
+            self.show_message(f"{verb}: {text}. Paused: the tree shows it when you go Live.")
 
     def cancel_waiting_edits(self) -> bool:
         cancelled = self.runner.cancel_waiting()
