@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import copy
+import json
 from typing import TYPE_CHECKING, Any
 
-from desktop_app.engine.diff import format_path
+from desktop_app.engine.diff import format_path, quote_name
 from desktop_app.engine.state import EntryInfo, SharedState
 from desktop_app.ui.bridge.edit_commands import EditError, EngineCommand
 
@@ -21,7 +22,7 @@ Path = tuple[Any, ...]
 def _entry(state: SharedState, name: str) -> EntryInfo:
     info = state.entry(name)
     if info is None:
-        raise EditError(f"the entry “{name}” no longer exists")
+        raise EditError(f"{format_path((name,))} no longer exists")
     return info
 
 
@@ -62,7 +63,11 @@ def _rename_key(d: dict[Any, Any], old: Any, new: Any) -> None:
 
 
 def _short(value: Any, limit: int = 40) -> str:
-    text = repr(value)
+    """JSON, as the tree shows values (the tree passes its own text; this is the fallback)."""
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        text = str(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -105,7 +110,7 @@ class RenameCommand(EngineCommand):
     """Rename an entry (``state.rename``: value and scope kept, one step) or a dict key (order kept)."""
 
     def __init__(self, bridge: StateBridge, path: Path, new_key: str, **kw: Any) -> None:
-        super().__init__(bridge, f"Rename {format_path(path)} to “{new_key}”", path, **kw)
+        super().__init__(bridge, f"Rename {format_path(path)} to {quote_name(new_key)}", path, **kw)
         self.old_key = path[-1]
         self.new_key = new_key
 
@@ -128,7 +133,7 @@ class RenameCommand(EngineCommand):
             raise EditError("only dict keys and entries can be renamed")
         _check_key(container, key, path)
         if new != old and new in container:
-            raise EditError(f"the key “{new}” already exists in {format_path(path[:-1])}")
+            raise EditError(f"{format_path((*path[:-1], new))} already exists")
         _rename_key(container, old, new)
         state.touch(info.name)
 
@@ -163,7 +168,7 @@ class RemoveCommand(EngineCommand):
         if len(self.path) == 1:
             name = self.path[0]
             if state.test(name):
-                raise EditError(f"an entry named “{name}” exists again; rename or remove it first")
+                raise EditError(f"an entry named {quote_name(name)} exists again; rename or remove it first")
             state.set(name, copy.deepcopy(self.old), self.scope)
             return
         info, container, key = _container(state, self.path)
@@ -182,7 +187,7 @@ class AddEntryCommand(EngineCommand):
     """Add a new entry; a name already taken (case-insensitively) is refused."""
 
     def __init__(self, bridge: StateBridge, name: str, value: Any, scope: list[str], **kw: Any) -> None:
-        super().__init__(bridge, f"Add entry “{name}”", (name,), **kw)
+        super().__init__(bridge, f"Add entry {quote_name(name)}", (name,), **kw)
         self.name = name
         self.value = copy.deepcopy(value)
         self.scope = list(scope)
@@ -192,7 +197,7 @@ class AddEntryCommand(EngineCommand):
         if not self.name:
             raise EditError("a name cannot be empty")
         if state.test(self.name):
-            raise EditError(f"an entry named “{_entry(state, self.name).name}” already exists")
+            raise EditError(f"an entry named {quote_name(_entry(state, self.name).name)} already exists")
         state.set(self.name, copy.deepcopy(self.value), self.scope)
 
     def backward(self, server: Server) -> None:
@@ -204,7 +209,7 @@ class AddChildCommand(EngineCommand):
 
     def __init__(self, bridge: StateBridge, parent_path: Path, key: Any, value: Any, **kw: Any) -> None:
         where = format_path(parent_path)
-        text = f"Add {where}[“{key}”]" if key is not None else f"Append to {where}"
+        text = f"Add {format_path((*parent_path, key))}" if key is not None else f"Append to {where}"
         super().__init__(bridge, text, parent_path, **kw)
         self.parent_path = parent_path
         self.key = key
@@ -226,7 +231,7 @@ class AddChildCommand(EngineCommand):
             if self.key is None or self.key == "":
                 raise EditError("a key cannot be empty")
             if self.key in target:
-                raise EditError(f"the key “{self.key}” already exists in {format_path(self.parent_path)}")
+                raise EditError(f"{format_path((*self.parent_path, self.key))} already exists")
             target[self.key] = copy.deepcopy(self.value)
         elif isinstance(target, list):
             self.index = len(target)
@@ -242,7 +247,7 @@ class AddChildCommand(EngineCommand):
         info, target = self._target(state)
         if isinstance(target, dict):
             if self.key not in target:
-                raise EditError(f"the key “{self.key}” is gone already")
+                raise EditError(f"{format_path((*self.parent_path, self.key))} is gone already")
             del target[self.key]
         elif isinstance(target, list):
             if self.index >= len(target):
@@ -256,7 +261,7 @@ class SetScopeCommand(EngineCommand):
 
     def __init__(self, bridge: StateBridge, name: str, scope: list[str], **kw: Any) -> None:
         shown = ", ".join(scope) if scope else "none"
-        super().__init__(bridge, f"Set scopes of “{name}” to {shown}", (name,), **kw)
+        super().__init__(bridge, f"Set scopes of {format_path((name,))} to {shown}", (name,), **kw)
         self.name = name
         self.scope = list(scope)
         self.old: list[str] = []

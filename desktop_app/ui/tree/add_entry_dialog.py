@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_app.engine.diff import format_path, quote_name
 from desktop_app.ui.common.value_text import to_json_text, type_name
 from desktop_app.ui.tree.json_dialog import (
     JsonInputError,
@@ -90,7 +91,7 @@ class AddEntryDialog(QDialog):
                 self._refuse("The name cannot be empty.", self.name_edit)
                 return
             if self._taken(name):
-                self._refuse(f"“{name}” is already taken: choose another name.", self.name_edit)
+                self._refuse(f"{quote_name(name)} is already taken: choose another name.", self.name_edit)
                 return
         try:
             value = parse_json(self.value_edit.toPlainText())
@@ -113,7 +114,7 @@ class ScopeDialog(QDialog):
     def __init__(self, name: str, scopes: list[str] | tuple[str, ...], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("scope_dialog")
-        self.setWindowTitle(f"Scopes of “{name}”")
+        self.setWindowTitle(f"Scopes of {format_path((name,))}")
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel("Scopes (comma-separated; empty for none):", self))
         self.scope_edit = QLineEdit(", ".join(scopes), self)

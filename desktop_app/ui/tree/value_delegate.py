@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_app.engine.diff import quote_name
 from desktop_app.ui.tree.state_model import Role
 
 Index = QModelIndex | QPersistentModelIndex
@@ -35,7 +36,7 @@ def parse_value(kind: str, text: str) -> Any:
             return int(s, 10)
         except ValueError:
             raise InputError(
-                f"“{text}” is not a whole number: this value is an int. "
+                f"{quote_name(text)} is not a whole number: this value is an int. "
                 "Use Change type… to store another type."
             ) from None
     if kind == "float":
@@ -43,17 +44,17 @@ def parse_value(kind: str, text: str) -> Any:
             value = float(s)
         except ValueError:
             raise InputError(
-                f"“{text}” is not a number: this value is a float (e.g. 1.5, 2e-3, nan)."
+                f"{quote_name(text)} is not a number: this value is a float (e.g. 1.5, 2e-3, nan)."
             ) from None
         if math.isnan(value) and s.lower() not in ("nan", "+nan", "-nan"):
-            raise InputError(f"“{text}” is not a number")
+            raise InputError(f"{quote_name(text)} is not a number")
         return value
     if kind == "bool":
         if s in ("True", "true", "1"):
             return True
         if s in ("False", "false", "0"):
             return False
-        raise InputError(f"“{text}” is not True or False")
+        raise InputError(f"{quote_name(text)} is not true or false")
     raise InputError(f"values of this type cannot be edited in place ({kind})")
 
 
@@ -79,7 +80,7 @@ class ValueDelegate(QStyledItemDelegate):
             return None
         if kind == "bool":
             combo = QComboBox(parent)
-            combo.addItems(["True", "False"])
+            combo.addItems(["true", "false"])  # JSON, as the tree shows bools
             combo.setObjectName("value_editor")
             combo.setProperty("edit_kind", kind)
             return combo

@@ -235,7 +235,7 @@ def test_bool_uses_a_combo(qtbot: Any, view: StateView, server: Server) -> None:
     qtbot.waitUntil(lambda: view.model.has_entry("flag"))
     editor = open_editor(qtbot, view, ("flag",), VALUE)
     assert isinstance(editor, QComboBox)
-    editor.setCurrentText("False")
+    editor.setCurrentText("false")  # JSON, as the tree shows it
     qtbot.keyClick(editor, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: server.state.get("flag") is False)
 
