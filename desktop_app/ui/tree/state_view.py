@@ -75,6 +75,8 @@ class StateView(LiveFollow, ViewMemory, QWidget):
         self._expanded_tops: set[str] = set()
         self._auto_expanding = False
         self._selected_path: Path | None = None
+        self._holding_selection = False
+        """True while Find re-filters: rows it hides move the tree's current row, not the person's choice."""
         self.active_dialog: QWidget | None = None
         self._paged_shown = 0
         self.feedback = EditFeedback(self)

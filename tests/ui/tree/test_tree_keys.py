@@ -1,0 +1,56 @@
+"""The tree by keyboard: F2 rename keeps the row selected, Enter edits or opens a row, Esc in Find, no-match line."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+
+from desktop_app.ui.tree.state_view import StateView
+from tests.ui.tree.view_helpers import cell, select
+
+pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
+
+
+def selected_path(view: StateView) -> tuple[Any, ...] | None:
+    node = view.selected_node()
+    return node.path() if node is not None else None
+
+
+# a match; and a row the first letter keeps ("hello") and the second hides
+@pytest.mark.parametrize("selected", [("hash", "meta", "owner"), ("title",)])
+def test_esc_in_find_closes_it_and_keeps_the_selection(
+    qtbot: Any, view: StateView, selected: tuple[Any, ...]
+) -> None:
+    select(qtbot, view, selected)
+    view.tree.expand(cell(view, ("hash", "meta")))
+    qtbot.keyClick(view.tree, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    for typed in ("h", "ha", "has"):  # as a person types: Find applies after each pause
+        qtbot.keyClicks(view.filter_edit, typed[-1])
+        qtbot.waitUntil(lambda typed=typed: view.filter_model.needle == typed)
+    qtbot.keyClick(view.filter_edit, Qt.Key.Key_Escape)
+    assert not view.filter_edit.isVisible()
+    assert view.tree.hasFocus()
+    assert selected_path(view) == selected
+    assert view.tree.currentIndex() == cell(view, selected)
+    # Esc from the tree (Enter in Find puts the focus there) does the same
+    qtbot.keyClick(view.tree, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    for typed in ("h", "ha"):
+        qtbot.keyClicks(view.filter_edit, typed[-1])
+        qtbot.waitUntil(lambda typed=typed: view.filter_model.needle == typed)
+    qtbot.keyClick(view.filter_edit, Qt.Key.Key_Return)
+    assert view.tree.hasFocus()
+    qtbot.keyClick(view.tree, Qt.Key.Key_Escape)
+    assert not view.filter_edit.isVisible()
+    assert selected_path(view) == selected
+
+
+def test_a_find_without_matches_says_so(qtbot: Any, view: StateView) -> None:
+    qtbot.keyClick(view.tree, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClicks(view.filter_edit, "no-such-thing")
+    qtbot.keyClick(view.filter_edit, Qt.Key.Key_Return)
+    assert view.tree.model().rowCount() == 0
+    assert view.empty_text() == 'No entry, key or value matches "no-such-thing"'
+    qtbot.keyClick(view.tree, Qt.Key.Key_Escape)
+    assert view.tree.model().rowCount() == 4 and view.empty_text() == ""
