@@ -39,6 +39,7 @@ from desktop_app.ui.tree.state_model import (
     VALUE,
     Node,
     StateModel,
+    editable_kind,
 )
 from desktop_app.ui.tree.state_model_chain import ModelChain
 from desktop_app.ui.tree.state_tree import StateTree
@@ -392,6 +393,14 @@ class StateView(LiveFollow, ViewMemory, QWidget):
                     return True
             if (
                 watched is self.tree
+                and key in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+                and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+                and self.tree.state() != QAbstractItemView.State.EditingState
+                and self._enter_row()
+            ):
+                return True
+            if (
+                watched is self.tree
                 and key == Qt.Key.Key_F2
                 and self.tree.state() != QAbstractItemView.State.EditingState
             ):
@@ -402,6 +411,26 @@ class StateView(LiveFollow, ViewMemory, QWidget):
                         self.edit.edit_value(node)
                         return True
         return super().eventFilter(watched, event)
+
+    def _enter_row(self) -> bool:
+        """Enter on a row: open or close a container, edit anything else (in place, or as JSON)."""
+        index = self.tree.currentIndex()
+        node = self.node_of(index)
+        if node is None:
+            return False
+        first = index.siblingAtColumn(0)
+        if self.tree.model().hasChildren(first):
+            self.tree.setExpanded(first, not self.tree.isExpanded(first))
+        elif editable_kind(node) is not None:
+            self.edit_cell(node, VALUE)
+        elif self.edit.edit_json.isEnabled():
+            self.edit.edit_as_json()
+        else:
+            self.show_message(
+                "This value cannot be edited here: a tuple item or set member, or a value still being copied.",
+                error=True,
+            )
+        return True
 
     def _context_menu(self, pos: Any) -> None:
         menu = QMenu(self)

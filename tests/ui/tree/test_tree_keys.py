@@ -6,9 +6,12 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLineEdit, QWidget
 
+from desktop_app.engine.server import Server
+from desktop_app.ui.tree.state_model import NAME, VALUE
 from desktop_app.ui.tree.state_view import StateView
-from tests.ui.tree.view_helpers import cell, select
+from tests.ui.tree.view_helpers import cell, select, type_and_enter
 
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
 
@@ -16,6 +19,25 @@ pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSi
 def selected_path(view: StateView) -> tuple[Any, ...] | None:
     node = view.selected_node()
     return node.path() if node is not None else None
+
+
+def test_enter_edits_a_value_and_opens_or_closes_a_container(
+    qtbot: Any, view: StateView, server: Server
+) -> None:
+    select(qtbot, view, ("count",), NAME)
+    qtbot.keyClick(view.tree, Qt.Key.Key_Return)
+    editors = [w for w in view.tree.findChildren(QWidget, "value_editor") if w.isVisible()]
+    assert len(editors) == 1 and isinstance(editors[0], QLineEdit)
+    type_and_enter(qtbot, editors[0], "5")
+    qtbot.waitUntil(lambda: server.state.get("count") == 5)
+    index = select(qtbot, view, ("hash",), VALUE)
+    view.tree.collapse(index.siblingAtColumn(0))
+    qtbot.keyClick(view.tree, Qt.Key.Key_Return)
+    assert view.tree.isExpanded(index.siblingAtColumn(0))
+    qtbot.keyClick(view.tree, Qt.Key.Key_Enter)
+    assert not view.tree.isExpanded(index.siblingAtColumn(0))
+    assert not [w for w in view.tree.findChildren(QWidget, "value_editor") if w.isVisible()]
+    assert view.active_dialog is None
 
 
 # a match; and a row the first letter keeps ("hello") and the second hides
