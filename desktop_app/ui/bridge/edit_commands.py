@@ -40,6 +40,8 @@ class EditFeedback(QObject):
     """The command's text: it was applied to the engine (first time, undo or redo)."""
     applied_as = Signal(str, str)
     """("Done" | "Undone" | "Redone", the command's text), emitted with ``applied``."""
+    row_moved = Signal(object)
+    """The path an applied edit moved its row to (a rename, or its undo): the view keeps it selected."""
 
 
 def describe_error(err: BaseException) -> str:
@@ -101,6 +103,10 @@ class EngineCommand(QUndoCommand):
 
     def backward(self, server: Server) -> None:
         raise NotImplementedError
+
+    def path_after(self, forward: bool) -> Path | None:
+        """Where the edited row is after ``forward``/``backward``, when that is not where it was."""
+        return None
 
     def redo(self) -> None:
         if self._skip_redo:
@@ -170,6 +176,9 @@ class EngineCommand(QUndoCommand):
         if fb is not None:
             fb.applied.emit(self.text())
             fb.applied_as.emit(verb, self.text())
+            moved = self.path_after(forward)
+            if moved is not None:
+                fb.row_moved.emit(moved)
 
     def _realign(self, forward: bool) -> None:
         """An undo/redo the stack already counted did not happen: move the stack's index back."""

@@ -117,6 +117,9 @@ class RenameCommand(EngineCommand):
     def forward(self, server: Server) -> None:
         self._rename(server, self.path, self.old_key, self.new_key)
 
+    def path_after(self, forward: bool) -> Path | None:
+        return (*self.path[:-1], self.new_key) if forward else self.path
+
     def backward(self, server: Server) -> None:
         self._rename(server, (*self.path[:-1], self.new_key), self.new_key, self.old_key)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from PySide6.QtCore import (
@@ -52,6 +53,8 @@ SORT_LIMIT = 50_000
 """Above this many entries, header sorting is off: each comparison is a Python call, and sorting
 needs every entry shown (a root layout costs a few Python calls per shown row)."""
 MESSAGE_MS = 8000
+FOLLOW_SECONDS = 3.0
+"""How long a renamed row's new path waits to show up in the tree to be selected."""
 
 Path = tuple[Any, ...]
 
@@ -78,6 +81,8 @@ class StateView(LiveFollow, ViewMemory, QWidget):
         self._selected_path: Path | None = None
         self._holding_selection = False
         """True while Find re-filters: rows it hides move the tree's current row, not the person's choice."""
+        self._follow: tuple[Path, float] | None = None
+        """A renamed row's new path, selected as soon as the tree has it (until the deadline)."""
         self.active_dialog: QWidget | None = None
         self._paged_shown = 0
         self.feedback = EditFeedback(self)
@@ -216,6 +221,7 @@ class StateView(LiveFollow, ViewMemory, QWidget):
         self.feedback.settled.connect(self._on_edit_settled)
         self.feedback.failed.connect(lambda m: self.show_message(m, error=True))
         self.feedback.applied_as.connect(self._on_edit_applied)
+        self.feedback.row_moved.connect(self._on_row_moved)
         # Bound methods (not lambdas) on objects that may outlive this view: Qt drops them with the view.
         self.undo_stack.indexChanged.connect(self._on_undo_index)
 
@@ -347,6 +353,21 @@ class StateView(LiveFollow, ViewMemory, QWidget):
             self.show_message(f"{verb}: {text}")
         else:
             self.show_message(f"{verb}: {text}. Paused: the tree shows it when you go Live.")
+
+    def _on_row_moved(self, path: Path) -> None:
+        # A renamed dict key reaches the tree as a removal and an insert, which moves the selection
+        # to the row above: select the row under its new name once the tree has it.
+        self._follow = (path, time.monotonic() + FOLLOW_SECONDS)
+        self._select_followed()
+
+    def _select_followed(self) -> None:
+        if self._follow is None:
+            return
+        path, deadline = self._follow
+        if self.model.node_for_path(path, fetch=False) is not None and self.select_path(path):
+            self._follow = None
+        elif time.monotonic() > deadline:
+            self._follow = None
 
     def cancel_waiting_edits(self) -> bool:
         cancelled = self.runner.cancel_waiting()

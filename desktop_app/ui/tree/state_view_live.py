@@ -30,6 +30,7 @@ class LiveFollow(_View):  # type: ignore[misc,valid-type]
         self._restore_expanded()
         if selected is not None:
             self.select_path(selected)
+        self._select_followed()
 
     def _on_delta(self, delta: StateDelta) -> None:
         self.model.apply_delta(delta)
@@ -40,6 +41,7 @@ class LiveFollow(_View):  # type: ignore[misc,valid-type]
             self._update_sorting()
         if self.model.fading() and not self._fade_timer.isActive():
             self._fade_timer.start()
+        self._select_followed()
 
     def _repaint_rows(self, nodes: list[Node]) -> None:
         """Repaint just the changed rows that are on screen (the tree shows the model directly)."""

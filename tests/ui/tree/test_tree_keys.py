@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QLineEdit, QWidget
 from desktop_app.engine.server import Server
 from desktop_app.ui.tree.state_model import NAME, VALUE
 from desktop_app.ui.tree.state_view import StateView
-from tests.ui.tree.view_helpers import cell, select, type_and_enter
+from tests.ui.tree.view_helpers import cell, open_editor, select, settle, type_and_enter
 
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
 
@@ -19,6 +19,34 @@ pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSi
 def selected_path(view: StateView) -> tuple[Any, ...] | None:
     node = view.selected_node()
     return node.path() if node is not None else None
+
+
+@pytest.mark.parametrize(
+    ("path", "new_name", "new_path"),
+    [
+        (("hash", "meta"), "info", ("hash", "info")),
+        (("title",), "heading", ("heading",)),
+    ],
+)
+def test_rename_keeps_the_renamed_row_selected(
+    qtbot: Any,
+    view: StateView,
+    server: Server,
+    path: tuple[Any, ...],
+    new_name: str,
+    new_path: tuple[Any, ...],
+) -> None:
+    editor = open_editor(qtbot, view, path, NAME)
+    type_and_enter(qtbot, editor, new_name)
+    qtbot.waitUntil(lambda: view.model.node_for_path(new_path, fetch=False) is not None)
+    settle(qtbot, view)
+    qtbot.waitUntil(lambda: selected_path(view) == new_path)
+    assert view.tree.currentIndex() == cell(view, new_path)
+    # undo and redo keep it on the row too
+    view.undo_stack.undo()
+    qtbot.waitUntil(lambda: selected_path(view) == path)
+    view.undo_stack.redo()
+    qtbot.waitUntil(lambda: selected_path(view) == new_path)
 
 
 def test_enter_edits_a_value_and_opens_or_closes_a_container(
