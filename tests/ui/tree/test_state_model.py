@@ -85,7 +85,7 @@ def test_rows_columns_and_text(model: StateModel) -> None:
     assert model.data(hash_index) == "hash"
     assert model.data(model.index(1, TYPE)) == "dict (2)"
     assert model.data(model.index(0, VALUE)) == "5"
-    assert model.data(model.index(2, VALUE)) == "None"
+    assert model.data(model.index(2, VALUE)) == "null"  # JSON, as the state files write it
     assert model.data(model.index(0, 3)) == "users"
     assert model.hasChildren(hash_index)
     assert not model.hasChildren(model.index(0, 0))

@@ -313,7 +313,7 @@ def test_find_filters_keeps_ancestors_and_marks_matches(qtbot: Any, view: StateV
     meta = [model.index(r, 0, hash_index) for r in range(model.rowCount(hash_index))]
     assert [i.data() for i in meta] == ["meta"]
     owner = model.index(0, VALUE, meta[0])
-    assert owner.data() == "ann" and owner.data(Qt.ItemDataRole.FontRole).bold()
+    assert owner.data() == '"ann"' and owner.data(Qt.ItemDataRole.FontRole).bold()
     assert not (hash_index.data(Qt.ItemDataRole.FontRole) or view.font()).bold()
     qtbot.keyClick(view.filter_edit, Qt.Key.Key_Escape)
     assert not view.filter_edit.isVisible()
