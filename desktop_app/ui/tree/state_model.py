@@ -59,7 +59,15 @@ __all__ = [
 ]
 
 
-FADE_STEPS = 4
+FADE_STEPS = 8
+"""The fade is drawn in steps of FADE / FADE_STEPS seconds, so it needs few repaints."""
+FRESH_STEPS = 1
+"""For this many steps after a change (a quarter second: the last few frames) the row is marked
+"just changed" (● in Updated) beside its tint."""
+TINT_ALPHA = 150
+TINT_DECAY = 0.6
+"""Each step keeps this share of the tint: steep, so a change from a moment ago stands out from one
+made a second ago, and rows that all change under load still differ by how recently they did."""
 _DISPLAY = int(Qt.ItemDataRole.DisplayRole)
 _EDIT = int(Qt.ItemDataRole.EditRole)
 _FONT = int(Qt.ItemDataRole.FontRole)
@@ -95,8 +103,6 @@ class StateModel(RowText, LiveUpdates, QAbstractItemModel):
         self._graveyard: list[tuple[float, list[Node]]] = []
         self._highlighted: dict[Node, None] = {}
         self._colours: dict[str, QColor] | None = None
-        self._bold = QFont()
-        self._bold.setBold(True)
         self._italic = QFont()
         self._italic.setItalic(True)
         self.highlight_enabled = True
@@ -106,7 +112,7 @@ class StateModel(RowText, LiveUpdates, QAbstractItemModel):
         flash = self._colour("flash")
         self._flash_colours = [QColor(flash) for _ in range(FADE_STEPS + 1)]
         for step, colour in enumerate(self._flash_colours):
-            colour.setAlpha(int(110 * step / FADE_STEPS))
+            colour.setAlpha(round(TINT_ALPHA * TINT_DECAY ** (FADE_STEPS - step)) if step else 0)
         self._time_text: dict[float, str] = {}
         self.changed_nodes: list[Node] = []
         """Rows whose data the last delta changed (the view repaints just those)."""
@@ -347,10 +353,9 @@ class StateModel(RowText, LiveUpdates, QAbstractItemModel):
         if role == _FOREGROUND:
             return self._foreground(node, col) if col == VALUE else None
         if role == _FONT:
+            # No bold for changed rows: under load it flickers and shifts text; the ● marks them.
             if col == VALUE and (node.status is not None or type(node.value) is Pending):
                 return self._italic
-            if col in (NAME, UPDATED) and self._highlight_step(node):
-                return self._bold
             return None
         if role == _EDIT:
             if col == NAME:
@@ -400,7 +405,7 @@ class StateModel(RowText, LiveUpdates, QAbstractItemModel):
                 item.setData(value)
 
     def _highlight_step(self, node: Node) -> int:
-        """0 (not highlighted) .. FADE_STEPS: the fade is drawn in a few steps, so it needs few repaints."""
+        """0 (not highlighted) .. FADE_STEPS (just changed), by the age of the row's last change."""
         changed = node.changed_at
         if not changed or not self.highlight_enabled:
             return 0
@@ -418,20 +423,32 @@ class StateModel(RowText, LiveUpdates, QAbstractItemModel):
     def is_highlighted(self, node: Node) -> bool:
         return self._highlight_step(node) > 0
 
+    def is_fresh(self, node: Node) -> bool:
+        """Changed within the last FRESH_STEPS steps: marked with ● beside the tint."""
+        return self._highlight_step(node) > FADE_STEPS - FRESH_STEPS
+
     def fading(self) -> bool:
         """True while some row is still highlighted (the view repaints until the fade is over)."""
-        if not self._highlighted:
+        highlighted = self._highlighted
+        if not highlighted:
             return False
+        # Oldest change first (``_mark`` moves a re-marked node to the end): only the expired
+        # front is looked at, so this costs what expired, not every highlighted row, per frame.
         cutoff = time.monotonic() - FADE
-        done = [n for n in self._highlighted if n.changed_at < cutoff]
+        done = []
+        for n in highlighted:
+            if n.changed_at >= cutoff:
+                break
+            done.append(n)
         for n in done:
-            del self._highlighted[n]
+            del highlighted[n]
             n.changed_at = 0.0
-        return bool(self._highlighted)
+        return bool(highlighted)
 
     def _mark(self, node: Node, now: float) -> None:
         if now and self.highlight_enabled:
             node.changed_at = now
+            self._highlighted.pop(node, None)
             self._highlighted[node] = None
 
     # -- row status (edits waiting for the lock) ------------------------------------------------------

@@ -50,7 +50,7 @@ class RowText(_Model):  # type: ignore[misc,valid-type]
                 if len(self._time_text) > 20_000:
                     self._time_text.clear()
                 text = self._time_text[entry.time] = format_time(entry.time)
-            return "● " + text if self._highlight_step(node) else text
+            return "● " + text if self.is_fresh(node) else text
         if col == BY:
             return entry.thread
         return ""

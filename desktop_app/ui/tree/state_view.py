@@ -190,7 +190,6 @@ class StateView(LiveFollow, ViewMemory, QWidget):
         self._filter_timer.timeout.connect(self._apply_filter)
         self._fade_timer = QTimer(self)
         self._fade_timer.setInterval(FADE_TICK_MS)
-        self._last_delta = 0.0
         self._fade_timer.timeout.connect(self._fade_tick)
         self._watch_timer = QTimer(self)
         self._watch_timer.setSingleShot(True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QModelIndex, QPoint, QRect
@@ -34,7 +33,6 @@ class LiveFollow(_View):  # type: ignore[misc,valid-type]
 
     def _on_delta(self, delta: StateDelta) -> None:
         self.model.apply_delta(delta)
-        self._last_delta = time.monotonic()
         if self.tree.defer_ranges:
             self._repaint_rows(self.model.changed_nodes)
         if delta.loading or len(delta.upserted) > 1000:
@@ -80,10 +78,11 @@ class LiveFollow(_View):  # type: ignore[misc,valid-type]
         self.message_label.setProperty("loading", done < total)
 
     def _fade_tick(self) -> None:
-        # While deltas keep coming, their own repaints redraw the changed rows: a full repaint per
-        # fade step would only add cost. The fade completes once the changes stop.
-        if time.monotonic() - self._last_delta >= FADE_TICK_MS / 1000:
-            self.tree.schedule_repaint()
+        # One timer for all rows, one repaint per fade step (4 a second at most, within the tree's
+        # paint budget). Also while deltas keep coming: they repaint only the rows they change,
+        # and a row that stopped changing must still be seen to fade, or under load every row
+        # that ever changed stays lit.
+        self.tree.schedule_repaint()
         if not self.model.fading():
             self._fade_timer.stop()
 
