@@ -61,13 +61,14 @@ __all__ = [
 
 FADE_STEPS = 8
 """The fade is drawn in steps of FADE / FADE_STEPS seconds, so it needs few repaints."""
-FRESH_STEPS = 1
-"""For this many steps after a change (a quarter second: the last few frames) the row is marked
-"just changed" (● in Updated) beside its tint."""
-TINT_ALPHA = 150
-TINT_DECAY = 0.6
-"""Each step keeps this share of the tint: steep, so a change from a moment ago stands out from one
-made a second ago, and rows that all change under load still differ by how recently they did."""
+FRESH = 0.25
+"""A row changed by the latest delta (the last frame) is "fresh" for at most this long: the strong
+tint and ● in Updated. Under load that tells what is changing now from what changed a moment ago,
+which the fading tint alone cannot when every row changes several times a second."""
+FRESH_ALPHA = 170
+TINT_ALPHA = 90
+TINT_DECAY = 0.75
+"""After the fresh frame the tint starts at TINT_ALPHA and keeps this share per step until FADE."""
 _DISPLAY = int(Qt.ItemDataRole.DisplayRole)
 _EDIT = int(Qt.ItemDataRole.EditRole)
 _FONT = int(Qt.ItemDataRole.FontRole)
@@ -110,9 +111,15 @@ class StateModel(RowText, LiveUpdates, QAbstractItemModel):
         """Entries exposed at the root. QTreeView lays out every root row (a Python call or three
         each) on any root insert or removal, so a huge state is shown in pages as it scrolls."""
         flash = self._colour("flash")
-        self._flash_colours = [QColor(flash) for _ in range(FADE_STEPS + 1)]
+        # step 0: none; 1..FADE_STEPS: fading by age; FADE_STEPS + 1: fresh (changed in the last frame)
+        self._flash_colours = [QColor(flash) for _ in range(FADE_STEPS + 2)]
         for step, colour in enumerate(self._flash_colours):
             colour.setAlpha(round(TINT_ALPHA * TINT_DECAY ** (FADE_STEPS - step)) if step else 0)
+        self._flash_colours[-1].setAlpha(FRESH_ALPHA)
+        self._frame = 0.0
+        """When the latest delta that changed rows was applied (all its marks carry this time)."""
+        self._frame_marks: dict[Node, None] = {}
+        self._previous_marks: dict[Node, None] = {}
         self._time_text: dict[float, str] = {}
         self.changed_nodes: list[Node] = []
         """Rows whose data the last delta changed (the view repaints just those)."""
@@ -246,8 +253,7 @@ class StateModel(RowText, LiveUpdates, QAbstractItemModel):
         for i, child in enumerate(fresh, have):
             child.row = i
             if now:
-                child.changed_at = now
-                self._highlighted[child] = None
+                self._mark(child, now)
         self.beginInsertRows(index if index is not None else self.index_of(node), have, have + n - 1)
         node.children.extend(fresh)
         self.endInsertRows()
@@ -405,27 +411,34 @@ class StateModel(RowText, LiveUpdates, QAbstractItemModel):
                 item.setData(value)
 
     def _highlight_step(self, node: Node) -> int:
-        """0 (not highlighted) .. FADE_STEPS (just changed), by the age of the row's last change."""
+        """0 (not highlighted), 1 .. FADE_STEPS by the age of the row's last change, FADE_STEPS + 1 fresh."""
         changed = node.changed_at
         if not changed or not self.highlight_enabled:
             return 0
         age = time.monotonic() - changed
         if age >= FADE:
             return 0
+        if changed == self._frame and age < FRESH:
+            return FADE_STEPS + 1
         return FADE_STEPS - int(age / FADE * FADE_STEPS)
 
     # -- highlights -----------------------------------------------------------------------------------
 
     def highlight_level(self, node: Node) -> float:
-        """1.0 just changed .. 0.0 faded out (in FADE_STEPS steps)."""
-        return self._highlight_step(node) / FADE_STEPS
+        """1.0 changed in the last frame .. 0.0 faded out (in FADE_STEPS steps)."""
+        return self._highlight_step(node) / (FADE_STEPS + 1)
 
     def is_highlighted(self, node: Node) -> bool:
         return self._highlight_step(node) > 0
 
     def is_fresh(self, node: Node) -> bool:
-        """Changed within the last FRESH_STEPS steps: marked with ● beside the tint."""
-        return self._highlight_step(node) > FADE_STEPS - FRESH_STEPS
+        """Changed by the latest delta, less than FRESH ago: the strong tint and ● in Updated."""
+        return self._highlight_step(node) > FADE_STEPS
+
+    def unfreshened(self) -> list[Node]:
+        """Rows the latest delta left alone that were fresh before it: their tint steps down now."""
+        frame = self._frame
+        return [n for n in self._previous_marks if n.changed_at != frame]
 
     def fading(self) -> bool:
         """True while some row is still highlighted (the view repaints until the fade is over)."""
@@ -447,6 +460,10 @@ class StateModel(RowText, LiveUpdates, QAbstractItemModel):
 
     def _mark(self, node: Node, now: float) -> None:
         if now and self.highlight_enabled:
+            if now != self._frame:  # the first mark of a new delta
+                self._previous_marks, self._frame_marks = self._frame_marks, {}
+                self._frame = now
+            self._frame_marks[node] = None
             node.changed_at = now
             self._highlighted.pop(node, None)
             self._highlighted[node] = None

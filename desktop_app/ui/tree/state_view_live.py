@@ -34,7 +34,8 @@ class LiveFollow(_View):  # type: ignore[misc,valid-type]
     def _on_delta(self, delta: StateDelta) -> None:
         self.model.apply_delta(delta)
         if self.tree.defer_ranges:
-            self._repaint_rows(self.model.changed_nodes)
+            # and the rows the last frame marked fresh that this one did not: they step down now
+            self._repaint_rows([*self.model.changed_nodes, *self.model.unfreshened()])
         if delta.loading or len(delta.upserted) > 1000:
             self._update_sorting()
         if self.model.fading() and not self._fade_timer.isActive():

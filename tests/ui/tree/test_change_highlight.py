@@ -54,6 +54,25 @@ def test_the_tint_says_how_recent_a_change_is(qtbot: Any, monkeypatch: pytest.Mo
     assert not model.fading() and all(alpha(r) == 0 for r in range(len(names)))
 
 
+def test_under_load_only_the_last_frame_is_marked_fresh(qtbot: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    model = StateModel()
+    model.reset_entries([snap("a", 0, 1), snap("b", 0, 1)])
+    clock = [1000.0]
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
+    model.apply_delta(StateDelta((snap("a", 1, 2),), (), 2))
+    clock[0] += 0.04  # the next frame, well within a fade step
+    model.apply_delta(StateDelta((snap("b", 1, 2),), (), 3))
+    a, b = model.node_for_path(("a",)), model.node_for_path(("b",))
+    assert model.is_fresh(b) and not model.is_fresh(a) and model.is_highlighted(a)
+    assert [model.data(model.index(r, UPDATED)).startswith("● ") for r in (0, 1)] == [False, True]
+    tint_a = model.data(model.index(0, NAME), Qt.ItemDataRole.BackgroundRole).alpha()
+    tint_b = model.data(model.index(1, NAME), Qt.ItemDataRole.BackgroundRole).alpha()
+    assert tint_b >= 1.5 * tint_a
+    assert model.unfreshened() == [a]  # the view repaints it with this frame's rows
+    clock[0] += 0.3  # changes stop: the fresh mark does not outlive its moment
+    assert not model.is_fresh(b) and model.is_highlighted(b)
+
+
 class RowPaints(QObject):
     """Records, for each paint of the viewport that covers a row, whether the row was still highlighted."""
 
