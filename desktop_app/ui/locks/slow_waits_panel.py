@@ -1,4 +1,7 @@
-"""The Locks dock's Slow waits tab: waits over a threshold, newest first, with the waiter's and holder's stacks."""
+"""The Locks dock's Slow waits tab: waits over a threshold, newest first, with the waiter's and holder's stacks.
+
+The list holds still while a row is selected: new waits are counted, and shown on a click or when
+the selection clears."""
 
 from __future__ import annotations
 
@@ -7,8 +10,8 @@ from datetime import datetime
 from html import escape
 from pathlib import Path
 
-from PySide6.QtCore import QModelIndex, Qt
-from PySide6.QtGui import QFontDatabase
+from PySide6.QtCore import QEvent, QItemSelection, QModelIndex, QObject, Qt
+from PySide6.QtGui import QFontDatabase, QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -25,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.engine.locks import Lockable, SlowWait
-from desktop_app.ui.locks.slow_wait_model import SlowWaitModel
+from desktop_app.ui.locks.slow_wait_model import MAX_SLOW_WAITS, SlowWaitModel
 from desktop_app.ui.locks.timeline_data import format_duration, short_site
 
 
@@ -35,6 +38,9 @@ class SlowWaitsPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._slow_seen: dict[int, dict[int, SlowWait]] = {}
+        self._held: list[SlowWait] = []
+        """New waits kept back while a row is selected, so the row being read does not move."""
+        self._held_count = 0
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 4, 0, 0)
         layout.setSpacing(4)
@@ -50,7 +56,17 @@ class SlowWaitsPanel(QWidget):
         self.threshold.valueChanged.connect(self._set_threshold)
         bar.addWidget(self.threshold)
         self.slow_count = QLabel("")
-        bar.addWidget(self.slow_count, 1)
+        bar.addWidget(self.slow_count)
+        self.new_button = QPushButton("")
+        self.new_button.setObjectName("new_waits_button")
+        self.new_button.setToolTip(
+            "New slow waits wait here while a row is selected, so the list holds still.\n"
+            "Click to show them at the top (clearing the selection, or Esc in the list, shows them too)."
+        )
+        self.new_button.clicked.connect(lambda: self.show_new())
+        self.new_button.hide()
+        bar.addWidget(self.new_button)
+        bar.addStretch(1)
         self.export_button = QPushButton("Export…")
         self.export_button.setToolTip("Save the slow waits and their stacks as JSON")
         self.export_button.clicked.connect(lambda: self.export_slow_waits())
@@ -79,6 +95,8 @@ class SlowWaitsPanel(QWidget):
         for col, sample in enumerate(samples):
             self.slow_table.setColumnWidth(col, fm.horizontalAdvance(sample) + 24)
         self.slow_table.selectionModel().currentRowChanged.connect(self._show_stacks)
+        self.slow_table.selectionModel().selectionChanged.connect(self._on_selection)
+        self.slow_table.installEventFilter(self)
         split.addWidget(self.slow_table)
         stacks = QSplitter(Qt.Orientation.Horizontal)
         mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
@@ -108,8 +126,48 @@ class SlowWaitsPanel(QWidget):
         """Forget every slow wait shown (new server, or the counters were reset)."""
         self.slow_model.clear()
         self._slow_seen.clear()
+        self._held.clear()
+        self._held_count = 0
+        self._update_counts()
         self.waiter_stack.clear()
         self.holder_stack.clear()
+
+    def held_count(self) -> int:
+        """New slow waits not shown yet because a row is selected."""
+        return self._held_count
+
+    def show_new(self) -> None:
+        """Put the held-back waits at the top of the list and scroll there (the selection stays)."""
+        if self._held:
+            self.slow_model.add(self._held)
+            self.slow_table.scrollToTop()
+        self._held.clear()
+        self._held_count = 0
+        self._update_counts()
+
+    def _on_selection(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
+        if self._held_count and not self.slow_table.selectionModel().hasSelection():
+            self.show_new()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (
+            watched is self.slow_table
+            and event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() == Qt.Key.Key_Escape
+            and self.slow_table.selectionModel().hasSelection()
+        ):
+            self.slow_table.selectionModel().clear()  # done reading: the held-back waits show
+            return True
+        return super().eventFilter(watched, event)
+
+    def _update_counts(self) -> None:
+        n = self.slow_model.rowCount()
+        self.slow_count.setText(f"{n} kept" if n else "none yet")
+        if self._held_count:
+            more = f"{MAX_SLOW_WAITS}+" if self._held_count > MAX_SLOW_WAITS else f"{self._held_count:,}"
+            self.new_button.setText(f"{more} new — show")
+        self.new_button.setVisible(bool(self._held_count))
 
     def collect(self, locks: list[Lockable]) -> int:
         """Add the slow waits the lockables recorded since the last call; returns how many are kept."""
@@ -121,10 +179,16 @@ class SlowWaitsPanel(QWidget):
             fresh.extend(w for key, w in current.items() if key not in known)
             seen_now[id(lk)] = current  # holding them keeps their ids unique
         self._slow_seen = seen_now
-        self.slow_model.add(fresh)
-        n = self.slow_model.rowCount()
-        self.slow_count.setText(f"{n} kept" if n else "none yet")
-        return n
+        if fresh and self.slow_table.selectionModel().hasSelection():
+            self._held.extend(fresh)
+            self._held_count += len(fresh)
+            if len(self._held) > MAX_SLOW_WAITS:  # only the newest would be kept anyway
+                self._held.sort(key=lambda w: w.at)
+                del self._held[:-MAX_SLOW_WAITS]
+        else:
+            self.slow_model.add(fresh)
+        self._update_counts()
+        return self.slow_model.rowCount()
 
     def export_slow_waits(self, path: str | Path | None = None) -> Path | None:
         """Write the slow waits with both stacks as JSON; asks for a file when ``path`` is None.
@@ -158,7 +222,7 @@ class SlowWaitsPanel(QWidget):
     def _set_threshold(self, ms: int) -> None:
         Lockable.slow_wait_threshold = ms / 1000.0
 
-    def _show_stacks(self, current: QModelIndex, _previous: QModelIndex) -> None:
+    def _show_stacks(self, current: QModelIndex, _previous: QModelIndex | None = None) -> None:
         if not current.isValid():
             self.waiter_stack.clear()
             self.holder_stack.clear()
@@ -168,7 +232,7 @@ class SlowWaitsPanel(QWidget):
         w = self.slow_model.wait_at(current.row())
         outcome = "gave up after" if w.timed_out else "waited"
         self.waiter_title.setText(
-            f"Waiter's stack: <b>{w.thread}</b> {outcome} {format_duration(w.waited)} for {w.lock}"
+            f"Waiter's stack: <b>{escape(w.thread)}</b> {outcome} {format_duration(w.waited)} for {escape(w.lock)}"
         )
         where = f" at {escape(short_site(w.holder_site))}" if w.holder_site else ""
         self.holder_title.setText(
