@@ -1,7 +1,7 @@
 """The Locks dock's Slow waits tab: waits over a threshold, newest first, with the waiter's and holder's stacks.
 
-The list holds still while a row is selected: new waits are counted, and shown on a click or when
-the selection clears."""
+The list holds still while a row is selected (new waits are counted, and shown on a click or when
+the selection clears), and stacks show the person's own frames first, library frames folded."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from PySide6.QtCore import QEvent, QItemSelection, QModelIndex, QObject, Qt
 from PySide6.QtGui import QFontDatabase, QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -29,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app.engine.locks import Lockable, SlowWait
 from desktop_app.ui.locks.slow_wait_model import MAX_SLOW_WAITS, SlowWaitModel
+from desktop_app.ui.locks.stack_frames import fold_stack
 from desktop_app.ui.locks.timeline_data import format_duration, short_site
 
 
@@ -67,6 +69,13 @@ class SlowWaitsPanel(QWidget):
         self.new_button.hide()
         bar.addWidget(self.new_button)
         bar.addStretch(1)
+        self.all_frames = QCheckBox("Show all frames")
+        self.all_frames.setToolTip(
+            "Stacks show your code's frames; tick to see the standard library's (threading…),\n"
+            "installed packages' and the engine's frames around them too"
+        )
+        self.all_frames.toggled.connect(lambda _on=False: self._show_stacks(self.slow_table.currentIndex()))
+        bar.addWidget(self.all_frames)
         self.export_button = QPushButton("Export…")
         self.export_button.setToolTip("Save the slow waits and their stacks as JSON")
         self.export_button.clicked.connect(lambda: self.export_slow_waits())
@@ -222,6 +231,18 @@ class SlowWaitsPanel(QWidget):
     def _set_threshold(self, ms: int) -> None:
         Lockable.slow_wait_threshold = ms / 1000.0
 
+    def _stack_text(self, frames: list[str]) -> str:
+        if self.all_frames.isChecked():
+            return "".join(frames)
+        folded = fold_stack(frames)
+        text = "".join(folded.shown)
+        if folded.hidden:
+            text += (
+                f"# … {folded.hidden} library frame{'s' if folded.hidden != 1 else ''} hidden "
+                f"({', '.join(folded.kinds)}): tick Show all frames to see them\n"
+            )
+        return text
+
     def _show_stacks(self, current: QModelIndex, _previous: QModelIndex | None = None) -> None:
         if not current.isValid():
             self.waiter_stack.clear()
@@ -240,16 +261,17 @@ class SlowWaitsPanel(QWidget):
         )
         self.waiter_stack.setPlainText(
             f"# {w.thread} waited {format_duration(w.waited)} for {w.lock}"
-            f"{' and gave up' if w.timed_out else ''}\n" + "".join(w.waiter_stack)
+            f"{' and gave up' if w.timed_out else ''}\n" + self._stack_text(w.waiter_stack)
         )
         head = f"# {w.holder or '?'} held {w.lock} at {w.holder_site or '?'}\n"
         if w.holder_stack:
-            self.holder_stack.setPlainText(head + "".join(w.holder_stack))
+            self.holder_stack.setPlainText(head + self._stack_text(w.holder_stack))
         else:
             self.holder_stack.setPlainText(
                 head + "# (no stack: the holder had released the lock before it could be captured)\n"
             )
-        # The innermost frames (where the lock was taken) are the interesting end.
+        # Folded, the person's frames come first; whole, the innermost frames (where the lock was
+        # taken) are the interesting end.
         for edit in (self.waiter_stack, self.holder_stack):
             bar = edit.verticalScrollBar()
-            bar.setValue(bar.maximum())
+            bar.setValue(bar.maximum() if self.all_frames.isChecked() else 0)

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import threading
+import time
 import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QItemSelectionModel, Qt
 from pytestqt.qtbot import QtBot
 
 from desktop_app.engine.locks import SlowWait, clock
 from desktop_app.ui.locks.slow_waits_panel import SlowWaitsPanel
+from desktop_app.ui.locks.stack_frames import fold_stack, frame_file, library_kind
 
 ENGINE_FRAME = (
     '  File "/opt/app/desktop_app/engine/jobs.py", line 85, in guarded_call\n    result = fn(e, *args)\n'
@@ -30,6 +32,18 @@ def thread_frames() -> list[str]:
     t.start()
     t.join()
     return [f for f in out[0] if "threading.py" in f]
+
+
+def test_library_frames_fold_and_the_persons_frames_stay_in_order() -> None:
+    stack = [*thread_frames(), ENGINE_FRAME, USER_FRAME, LOCK_FRAME]
+    assert library_kind(frame_file(stack[0])) == "threading"
+    assert library_kind(frame_file(ENGINE_FRAME)) == "desktop_app.engine"
+    assert library_kind(frame_file(USER_FRAME)) is None
+    folded = fold_stack(stack)
+    assert folded.shown == (USER_FRAME,)
+    assert folded.hidden == len(stack) - 1 and folded.kinds == ("threading", "desktop_app.engine")
+    # nothing of the person's: the whole stack, rather than nothing
+    assert fold_stack([ENGINE_FRAME, LOCK_FRAME]).shown == (ENGINE_FRAME, LOCK_FRAME)
 
 
 @dataclass
@@ -95,3 +109,63 @@ def test_the_list_holds_still_while_a_row_is_selected(qtbot: QtBot, panel: SlowW
     lk.wait("late-4")
     panel.collect([lk])  # type: ignore[list-item]
     assert panel.slow_model.rowCount() == 7 and not panel.new_button.isVisible()
+
+
+def test_stacks_show_the_persons_frames_first_and_fold_the_rest(qtbot: QtBot, panel: SlowWaitsPanel) -> None:
+    lk = FakeLockable()
+    lk.wait("worker", [*thread_frames(), ENGINE_FRAME, USER_FRAME, LOCK_FRAME])
+    panel.collect([lk])  # type: ignore[list-item]
+    panel.slow_table.selectionModel().setCurrentIndex(
+        panel.slow_model.index(0, 0),
+        QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows,
+    )
+    text = panel.waiter_stack.toPlainText()
+    lines = text.splitlines()
+    assert lines[1] == USER_FRAME.splitlines()[0]  # right under the heading: the person's code
+    assert "threading.py" not in text and "desktop_app/engine" not in text
+    assert "library frames hidden (threading, desktop_app.engine)" in lines[-1]
+    assert panel.waiter_stack.verticalScrollBar().value() == 0
+    qtbot.mouseClick(panel.all_frames, Qt.MouseButton.LeftButton)
+    text = panel.waiter_stack.toPlainText()
+    assert "threading.py" in text and "desktop_app/engine/locks.py" in text and "hidden" not in text
+
+
+def test_a_real_slow_wait_shows_the_waiting_code_first(qtbot: QtBot, panel: SlowWaitsPanel) -> None:
+    from desktop_app.engine.locks import Lockable
+
+    lock = Lockable("orders")
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with lock:
+            held.set()
+            release.wait(5)
+
+    def wait_for_it() -> None:
+        with lock:  # the frame the person wants to see
+            pass
+
+    old = Lockable.slow_wait_threshold
+    Lockable.slow_wait_threshold = 0.01
+    holder = threading.Thread(target=hold, name="holder")
+    waiter = threading.Thread(target=wait_for_it, name="waiter")
+    try:
+        holder.start()
+        assert held.wait(5)
+        waiter.start()
+        qtbot.waitUntil(lambda: lock.waiting() == ("waiter",))
+        since = time.monotonic()
+        qtbot.waitUntil(lambda: time.monotonic() - since > 0.03)  # past the 10 ms threshold: kept
+        release.set()
+        waiter.join(5)
+        holder.join(5)
+    finally:
+        Lockable.slow_wait_threshold = old
+        release.set()
+    panel.collect([lock])
+    assert panel.slow_model.rowCount() == 1
+    panel.slow_table.selectRow(0)
+    lines = panel.waiter_stack.toPlainText().splitlines()
+    assert "test_slow_waits.py" in lines[1] and "in wait_for_it" in lines[1]
+    assert not any("threading.py" in line for line in lines)
+    assert "library frames hidden" in lines[-1] and "threading" in lines[-1]
