@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.engine.diff import quote_name
+from desktop_app.ui.common.value_text import scalar_text
 from desktop_app.ui.tree.state_model import Role
 
 Index = QModelIndex | QPersistentModelIndex
@@ -44,7 +45,7 @@ def parse_value(kind: str, text: str) -> Any:
             value = float(s)
         except ValueError:
             raise InputError(
-                f"{quote_name(text)} is not a number: this value is a float (e.g. 1.5, 2e-3, nan)."
+                f"{quote_name(text)} is not a number: this value is a float (e.g. 1.5, 2e-3, NaN, Infinity)."
             ) from None
         if math.isnan(value) and s.lower() not in ("nan", "+nan", "-nan"):
             raise InputError(f"{quote_name(text)} is not a number")
@@ -106,7 +107,7 @@ class ValueDelegate(QStyledItemDelegate):
             editor.setCurrentIndex(0 if value is True else 1)
         elif isinstance(editor, QLineEdit):
             if kind == "float" and isinstance(value, float):
-                editor.setText(repr(value))
+                editor.setText(scalar_text(value))  # as the cell shows it: 1.5, NaN, Infinity
             else:
                 editor.setText("" if value is None else str(value))
             editor.selectAll()

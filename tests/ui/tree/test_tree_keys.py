@@ -104,3 +104,12 @@ def test_a_find_without_matches_says_so(qtbot: Any, view: StateView) -> None:
     assert view.empty_text() == 'No entry, key or value matches "no-such-thing"'
     qtbot.keyClick(view.tree, Qt.Key.Key_Escape)
     assert view.tree.model().rowCount() == 4 and view.empty_text() == ""
+
+
+def test_a_float_edits_in_the_form_the_cell_shows(qtbot: Any, view: StateView, server: Server) -> None:
+    server.state.set("ratio", float("nan"))
+    qtbot.waitUntil(lambda: cell(view, ("ratio",), VALUE).data() == "NaN")
+    editor = open_editor(qtbot, view, ("ratio",), VALUE)
+    assert isinstance(editor, QLineEdit) and editor.text() == "NaN"
+    type_and_enter(qtbot, editor, "-Infinity")
+    qtbot.waitUntil(lambda: server.state.get("ratio") == float("-inf"))
