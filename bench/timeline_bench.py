@@ -22,9 +22,10 @@ from PySide6.QtWidgets import QApplication
 
 from desktop_app.engine.locks import Holder, LockEvent
 from desktop_app.engine.server import Server
-from desktop_app.ui.locks.contention_timeline import LockSnapshot, TimelineBuilder
+from desktop_app.ui.locks.contention_timeline import TimelineBuilder
 from desktop_app.ui.locks.contention_view import ContentionView
 from desktop_app.ui.locks.locks_dock import LocksDock
+from desktop_app.ui.locks.timeline_data import LockSnapshot
 
 LANES = 20
 LOCKS = ("global", "orders", "cache", "sessions", "accounts")

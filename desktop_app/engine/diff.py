@@ -50,6 +50,14 @@ def format_path(path: Path) -> str:
     return "".join(out)
 
 
+def quote_name(name: Any) -> str:
+    """A name or key in a message, quoted as ``format_path`` quotes keys: ``orders`` -> ``"orders"``.
+
+    One style for people to read: the key "db" in a sentence looks as it does in ``config["db"]``.
+    """
+    return json.dumps(str(name), ensure_ascii=False)
+
+
 def _scalar_differs(a: Any, b: Any) -> bool:
     """Same type assumed. NaN equals NaN here: a value read back unchanged is not a change."""
     if a == b:

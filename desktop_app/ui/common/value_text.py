@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as _dt
+import decimal
+import fractions
 import json
 import math
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,6 +15,14 @@ from desktop_app.ui.bridge.entry_snapshot import Opaque, Pending
 
 PREVIEW_CHARS = 200
 TOOLTIP_CHARS = 2000
+TOOLTIP_LINES = 40
+SHORT_LINE = 60
+"""In several-line text, a container whose one-line form is shorter than this stays on one line."""
+
+# How values read, everywhere in the GUI (tree cells, tooltips, the diff): JSON for JSON data, as
+# the state files write it (true, null, "text", NaN); the types JSON lacks get one readable form
+# each: a datetime, date, time, UUID or Decimal as its plain text (2024-05-01T12:00:00, 1.10), a
+# tuple in parentheses, a set in braces (members sorted, as the tree lists them).
 
 
 class _Full(Exception):
@@ -19,13 +30,15 @@ class _Full(Exception):
 
 
 class _Writer:
-    """Collects text up to a limit and stops the walk there, so a huge value costs only its first bytes."""
+    """Collects text up to a limit (characters, and lines when indenting) and stops the walk there,
+    so a huge value costs only its first bytes."""
 
-    __slots__ = ("left", "parts")
+    __slots__ = ("left", "lines", "parts")
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, lines: int = 0) -> None:
         self.parts: list[str] = []
         self.left = limit
+        self.lines = lines
 
     def add(self, text: str) -> None:
         self.parts.append(text)
@@ -33,69 +46,134 @@ class _Writer:
         if self.left <= 0:
             raise _Full
 
+    def newline(self, indent: str) -> None:
+        self.lines -= 1
+        if self.lines < 0:
+            raise _Full
+        self.add("\n" + indent)
 
-def _scalar_text(value: Any, nested: bool) -> str:
-    if value is None or value is True or value is False:
+
+def _float_text(value: float) -> str:
+    if math.isfinite(value):
         return repr(value)
+    if math.isnan(value):
+        return "NaN"
+    return "Infinity" if value > 0 else "-Infinity"
+
+
+def scalar_text(value: Any) -> str:
+    """One value that is not a container, as the GUI writes it (see the note at the top)."""
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
     t = type(value)
     if t is str:
-        if nested:
-            return json.dumps(value, ensure_ascii=False)
-        return value.replace("\r\n", "↵").replace("\n", "↵").replace("\t", "→")
+        return json.dumps(value, ensure_ascii=False)
+    if t is int:
+        return str(value)
     if t is float:
-        return repr(value)
+        return _float_text(value)
     if t is Opaque:
         return value.text
     if t is Pending:
         return f"… (copy waits for the global lock: {value.type_name}, {value.length:,} items)"
     if isinstance(value, _dt.datetime | _dt.date | _dt.time):
         return value.isoformat()
-    return str(value) if t is int else repr(value)
+    if isinstance(value, uuid.UUID | decimal.Decimal | fractions.Fraction | _dt.timedelta):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(str(value), ensure_ascii=False)
+    if isinstance(value, float):  # subclasses (an int subclass passed above: int.__repr__ below)
+        return _float_text(value)
+    if isinstance(value, int):
+        return int.__repr__(value)
+    return repr(value)
 
 
-def _walk(value: Any, w: _Writer, nested: bool) -> None:
+def set_members(value: frozenset[Any] | set[Any]) -> list[Any]:
+    """A set's members in the order the GUI lists them (stable from one frame to the next)."""
+    return sorted(value, key=repr)
+
+
+def _walk(value: Any, w: _Writer, indent: str | None, depth: int) -> None:
     if isinstance(value, dict):
-        w.add("{")
-        first = True
-        for k, v in value.items():
-            if not first:
-                w.add(", ")
-            first = False
-            w.add(_scalar_text(k, True) if not isinstance(k, tuple) else repr(k))
-            w.add(": ")
-            _walk(v, w, True)
-        w.add("}")
-    elif isinstance(value, list | tuple):
-        w.add("[" if isinstance(value, list) else "(")
-        for i, v in enumerate(value):
-            if i:
-                w.add(", ")
-            _walk(v, w, True)
-        if isinstance(value, tuple) and len(value) == 1:
-            w.add(",")
-        w.add("]" if isinstance(value, list) else ")")
+        items: Any = value.items()
+        opening, closing = "{", "}"
+    elif isinstance(value, list):
+        items, opening, closing = value, "[", "]"
+    elif isinstance(value, tuple):
+        items, opening, closing = value, "(", ")"
     elif isinstance(value, frozenset | set):
-        if not value:
-            w.add("set()")
-            return
-        w.add("{")
-        for i, v in enumerate(value):
-            if i:
-                w.add(", ")
-            _walk(v, w, True)
-        w.add("}")
+        items, opening, closing = set_members(value), "{", "}"
     else:
-        w.add(_scalar_text(value, nested))
+        w.add(scalar_text(value))
+        return
+    if not value:
+        w.add(opening + closing)
+        return
+    if indent is not None:
+        short = _fits_one_line(value)
+        if short is not None:  # a short container reads best on one line, as in a compact JSON layout
+            w.add(short)
+            return
+    pad = None if indent is None else indent * (depth + 1)
+    w.add(opening)
+    first = True
+    for item in items:
+        if not first:
+            w.add("," if pad is not None else ", ")
+        first = False
+        if pad is not None:
+            w.newline(pad)
+        if opening == "{" and isinstance(value, dict):
+            k, item = item
+            w.add(scalar_text(k) if not isinstance(k, tuple) else _one_line(k))
+            w.add(": ")
+        _walk(item, w, indent, depth + 1)
+    if indent is not None:
+        w.newline(indent * depth)
+    w.add(closing)
+
+
+def _fits_one_line(value: Any, width: int = SHORT_LINE) -> str | None:
+    w = _Writer(width)
+    try:
+        _walk(value, w, None, 0)
+    except _Full:
+        return None
+    return "".join(w.parts)
+
+
+def _one_line(value: Any) -> str:
+    w = _Writer(PREVIEW_CHARS)
+    try:
+        _walk(value, w, None, 0)
+    except _Full:
+        pass
+    return "".join(w.parts)
 
 
 def preview(value: Any, limit: int = PREVIEW_CHARS) -> str:
     """A one-line text of ``value`` cut at about ``limit`` characters (the walk stops there)."""
     w = _Writer(limit)
     try:
-        _walk(value, w, False)
+        _walk(value, w, None, 0)
     except _Full:
         text = "".join(w.parts)
         return text[:limit] + "…"
+    return "".join(w.parts)
+
+
+def full_text(value: Any, limit: int = TOOLTIP_CHARS, lines: int = TOOLTIP_LINES) -> str:
+    """``value`` indented over several lines (for tooltips), cut at ``limit`` characters or ``lines`` lines."""
+    w = _Writer(limit, lines)
+    try:
+        _walk(value, w, "  ", 0)
+    except _Full:
+        return "".join(w.parts)[:limit].rstrip() + "\n…"
     return "".join(w.parts)
 
 
@@ -131,7 +209,7 @@ def to_json_data(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [to_json_data(v) for v in value]
     if isinstance(value, frozenset | set):
-        return [to_json_data(v) for v in sorted(value, key=repr)]
+        return [to_json_data(v) for v in set_members(value)]
     if isinstance(value, float) and not math.isfinite(value):
         return value  # json.dumps writes NaN/Infinity, which json.loads reads back
     if value is None or isinstance(value, bool | int | float | str):
@@ -187,7 +265,7 @@ def child_items(value: Any) -> Iterator[tuple[Any, Any]]:
     if isinstance(value, list | tuple):
         return enumerate(value)
     if isinstance(value, frozenset | set):
-        return enumerate(sorted(value, key=repr))
+        return enumerate(set_members(value))
     return iter(())
 
 

@@ -2,43 +2,32 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import time
-from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
-from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QItemSelectionModel,
     QModelIndex,
-    QPersistentModelIndex,
     QSortFilterProxyModel,
     Qt,
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QColor, QFontDatabase, QHideEvent, QResizeEvent, QShowEvent
+from PySide6.QtGui import QHideEvent, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QComboBox,
     QDockWidget,
-    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QMessageBox,
-    QPlainTextEdit,
     QPushButton,
     QScrollArea,
-    QSpinBox,
     QSplitter,
     QTableView,
     QTabWidget,
@@ -47,17 +36,26 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.engine.deadlock import DeadlockCycle, detect_deadlocks
-from desktop_app.engine.locks import Lockable, LockStats, SlowWait, clock
-from desktop_app.ui.locks.contention_timeline import (
-    WINDOWS,
-    LockSnapshot,
-    TimelineBuilder,
-    build_timeline,
-    format_duration,
-    short_site,
-    snapshot_lockables,
+from desktop_app.engine.locks import Lockable, LockStats, clock
+from desktop_app.ui.locks.contention_timeline import TimelineBuilder, build_timeline, snapshot_lockables
+from desktop_app.ui.locks.contention_view import ContentionView
+from desktop_app.ui.locks.lock_table_model import (
+    COL_ACQ,
+    COL_CONT,
+    COL_HOLDER,
+    COL_LOCK,
+    COL_PCT,
+    COL_RATE,
+    COL_TIMEOUTS,
+    COL_WAITING,
+    COLUMNS,
+    LOCK_ROLE,
+    SORT_ROLE,
+    LockTableModel,
 )
-from desktop_app.ui.locks.contention_view import DEADLOCK_COLOR, ContentionView, TimelineLegend
+from desktop_app.ui.locks.slow_waits_panel import SlowWaitsPanel
+from desktop_app.ui.locks.timeline_data import WINDOWS, LockSnapshot, format_duration
+from desktop_app.ui.locks.timeline_style import DEADLOCK_COLOR, TimelineLegend
 
 if TYPE_CHECKING:
     from desktop_app.engine.server import Server
@@ -68,333 +66,6 @@ SAMPLE_MS = 125
 """Sampling period while the dock is visible (8 Hz): stats, timeline and deadlock check."""
 TIMELINE_SHARE = 10.0
 """A timeline refresh that took t seconds waits at least TIMELINE_SHARE * t before the next one."""
-RATE_SPAN = 2.0
-"""Acquisitions per second are counted over this many seconds."""
-MAX_SLOW_WAITS = 500
-SORT_ROLE = Qt.ItemDataRole.UserRole
-LOCK_ROLE = Qt.ItemDataRole.UserRole + 1
-
-_DASH = "—"
-
-
-def _ms(seconds: float, count: int = 1) -> str:
-    return format_duration(seconds) if count else _DASH
-
-
-@dataclass(frozen=True)
-class _Column:
-    header: str
-    tip: str
-    numeric: bool = True
-
-
-COLUMNS = (
-    _Column("Lock", "The global lockable and each named lockable", numeric=False),
-    _Column("Acquired", "Successful acquisitions since the counters were reset"),
-    _Column("Per s", f"Acquisitions per second over the last {RATE_SPAN:g} s"),
-    _Column("Contended", "Contentions: acquisitions that had to wait (timeouts included)"),
-    _Column("Cont. %", "Contentions as a share of acquisitions"),
-    _Column("Wait p50", "Median wait of contended acquisitions"),
-    _Column("Wait p99", "99th percentile wait"),
-    _Column("Wait max", "Longest wait"),
-    _Column("Hold p50", "Median hold time"),
-    _Column("Hold p99", "99th percentile hold time"),
-    _Column("Hold max", "Longest hold"),
-    _Column("Time lost", "Thread time lost: every waiter's wait, summed (Go 1.22 mutex profile style)"),
-    _Column("Timeouts", "Acquires that gave up after their timeout"),
-    _Column("Waiting", "Threads waiting for it now", numeric=False),
-    _Column(
-        "Holder",
-        "The thread holding the lock now, for how long, and where it took it (file:line)",
-        numeric=False,
-    ),
-)
-COL_LOCK, COL_ACQ, COL_RATE, COL_CONT, COL_PCT = 0, 1, 2, 3, 4
-COL_LOST, COL_TIMEOUTS, COL_WAITING, COL_HOLDER = 11, 12, 13, 14
-
-
-class _LockRow:
-    """A row of the table: one lockable (kept by identity, so a rename or a twin name never mixes rows)."""
-
-    __slots__ = ("display", "history", "lock", "rate", "sort", "stats")
-
-    def __init__(self, lock: Lockable) -> None:
-        self.lock = lock
-        self.stats: LockStats | None = None
-        self.history: deque[tuple[float, int]] = deque()
-        self.rate = 0.0
-        self.display: tuple[str, ...] = ()
-        self.sort: tuple[Any, ...] = ()
-
-    def refresh(self, st: LockStats) -> bool:
-        """Take a new sample; True if anything shown changed."""
-        hist = self.history
-        if hist and st.acquisitions < hist[-1][1]:
-            hist.clear()  # counters were reset
-        hist.append((st.taken_at, st.acquisitions))
-        while len(hist) > 2 and hist[1][0] <= st.taken_at - RATE_SPAN:
-            hist.popleft()
-        t0, n0 = hist[0]
-        span = st.taken_at - t0
-        self.rate = (st.acquisitions - n0) / span if span > 0 else 0.0
-        self.stats = st
-        h = st.holder
-        held = max(0.0, st.taken_at - h.since) if h else 0.0
-        w, hd = st.wait, st.hold
-        waiting = st.waiting
-        sort = (
-            st.name.casefold(),
-            st.acquisitions,
-            self.rate,
-            st.contentions,
-            st.contention_pct,
-            w.p50,
-            w.p99,
-            w.max,
-            hd.p50,
-            hd.p99,
-            hd.max,
-            st.thread_time_lost,
-            st.timeouts,
-            len(waiting),
-            held if h else -1.0,
-        )
-        display = (
-            st.name,
-            f"{st.acquisitions:,}",
-            f"{self.rate:,.1f}",
-            f"{st.contentions:,}",
-            f"{st.contention_pct:.1f} %" if st.acquisitions else _DASH,
-            _ms(w.p50, w.count),
-            _ms(w.p99, w.count),
-            _ms(w.max, w.count),
-            _ms(hd.p50, hd.count),
-            _ms(hd.p99, hd.count),
-            _ms(hd.max, hd.count),
-            format_duration(st.thread_time_lost) if st.contentions else _DASH,
-            f"{st.timeouts:,}",
-            f"{len(waiting)}: {', '.join(waiting)}" if waiting else "0",
-            f"{h.thread} · {format_duration(held)} · {short_site(h.site)}" if h else _DASH,
-        )
-        changed = display != self.display
-        self.display, self.sort = display, sort
-        return changed
-
-
-class LockTableModel(QAbstractTableModel):
-    """One row per lockable; a sample updates rows in place (``dataChanged``), never resets."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._rows: list[_LockRow] = []
-
-    # -- updating -------------------------------------------------------------------------------
-
-    def update_rows(self, samples: Sequence[tuple[Lockable, LockStats]]) -> None:
-        """Apply a sample: insert new lockables, remove gone ones, signal changed rows."""
-        wanted = {id(lock) for lock, _ in samples}
-        for i in range(len(self._rows) - 1, -1, -1):
-            if id(self._rows[i].lock) not in wanted:
-                self.beginRemoveRows(QModelIndex(), i, i)
-                del self._rows[i]
-                self.endRemoveRows()
-        index = {id(r.lock): i for i, r in enumerate(self._rows)}
-        changed: list[int] = []
-        for lock, st in samples:
-            at = index.get(id(lock))
-            if at is None:
-                row = _LockRow(lock)
-                row.refresh(st)
-                n = len(self._rows)
-                self.beginInsertRows(QModelIndex(), n, n)
-                self._rows.append(row)
-                self.endInsertRows()
-                index[id(lock)] = n
-            elif self._rows[at].refresh(st):
-                changed.append(at)
-        if changed:
-            last = len(COLUMNS) - 1
-            # Contiguous runs become one signal each: cheap for views and proxies alike.
-            changed.sort()
-            start = prev = changed[0]
-            for j in [*changed[1:], -1]:
-                if j != prev + 1:
-                    self.dataChanged.emit(self.index(start, 0), self.index(prev, last))
-                    start = j
-                prev = j
-
-    def clear(self) -> None:
-        if self._rows:
-            self.beginRemoveRows(QModelIndex(), 0, len(self._rows) - 1)
-            self._rows.clear()
-            self.endRemoveRows()
-
-    def lock_at(self, row: int) -> Lockable:
-        return self._rows[row].lock
-
-    def stats_at(self, row: int) -> LockStats | None:
-        return self._rows[row].stats
-
-    def row_of(self, name: str) -> int:
-        """The row of the lockable called ``name`` (case-insensitive), or -1."""
-        key = name.casefold()
-        for i, r in enumerate(self._rows):
-            if r.lock.name.casefold() == key:
-                return i
-        return -1
-
-    # -- Qt model API -----------------------------------------------------------------------------
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def data(
-        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        row = self._rows[index.row()]
-        col = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            return row.display[col]
-        if role == SORT_ROLE:
-            return row.sort[col]
-        if role == LOCK_ROLE:
-            return row.lock.name
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            if COLUMNS[col].numeric:
-                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.ToolTipRole:
-            st = row.stats
-            if st is None:
-                return None
-            if col == COL_HOLDER and st.holder is not None:
-                return f"{st.holder.thread} holds {st.name} since {format_duration(st.taken_at - st.holder.since)} ago, at {st.holder.site}"
-            if col == COL_WAITING and st.waiting:
-                return "Waiting now: " + ", ".join(st.waiting)
-            return COLUMNS[col].tip
-        if role == Qt.ItemDataRole.BackgroundRole and col == COL_WAITING and row.sort[COL_WAITING]:
-            return QColor(230, 159, 0, 70)
-        return None
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section].header
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return COLUMNS[section].tip
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return int(
-                (Qt.AlignmentFlag.AlignRight if COLUMNS[section].numeric else Qt.AlignmentFlag.AlignLeft)
-                | Qt.AlignmentFlag.AlignVCenter
-            )
-        return None
-
-
-SLOW_COLUMNS = ("Time", "Waiter", "Lock", "Waited", "Outcome", "Holder", "Holder site")
-
-
-@dataclass(frozen=True)
-class _SlowRow:
-    wait: SlowWait
-    wall: datetime
-
-
-class SlowWaitModel(QAbstractTableModel):
-    """Slow waits, newest first, at most ``MAX_SLOW_WAITS``; new ones are inserted at the top."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._rows: list[_SlowRow] = []
-
-    def add(self, waits: Sequence[SlowWait]) -> None:
-        """Insert waits (any order) at the top, newest first, and drop the oldest beyond the bound."""
-        if not waits:
-            return
-        offset = time.time() - clock()
-        fresh = [
-            _SlowRow(w, datetime.fromtimestamp(w.at + offset)) for w in sorted(waits, key=lambda w: -w.at)
-        ]
-        fresh = fresh[:MAX_SLOW_WAITS]
-        self.beginInsertRows(QModelIndex(), 0, len(fresh) - 1)
-        self._rows[:0] = fresh
-        self.endInsertRows()
-        if len(self._rows) > MAX_SLOW_WAITS:
-            self.beginRemoveRows(QModelIndex(), MAX_SLOW_WAITS, len(self._rows) - 1)
-            del self._rows[MAX_SLOW_WAITS:]
-            self.endRemoveRows()
-
-    def clear(self) -> None:
-        if self._rows:
-            self.beginRemoveRows(QModelIndex(), 0, len(self._rows) - 1)
-            self._rows.clear()
-            self.endRemoveRows()
-
-    def wait_at(self, row: int) -> SlowWait:
-        return self._rows[row].wait
-
-    def as_json(self) -> list[dict[str, Any]]:
-        """Every row as plain JSON data, newest first."""
-        out = []
-        for r in self._rows:
-            w = r.wait
-            out.append(
-                {
-                    "time": r.wall.isoformat(timespec="milliseconds"),
-                    "lock": w.lock,
-                    "waiter": w.thread,
-                    "waited_ms": round(w.waited * 1000, 3),
-                    "timed_out": w.timed_out,
-                    "holder": w.holder,
-                    "holder_site": w.holder_site,
-                    "waiter_stack": [line.rstrip("\n") for line in w.waiter_stack],
-                    "holder_stack": [line.rstrip("\n") for line in w.holder_stack],
-                }
-            )
-        return out
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(SLOW_COLUMNS)
-
-    def data(
-        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        r = self._rows[index.row()]
-        w, col = r.wait, index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            return (
-                r.wall.strftime("%H:%M:%S.%f")[:-3],
-                w.thread,
-                w.lock,
-                format_duration(w.waited),
-                "timed out" if w.timed_out else "acquired",
-                w.holder or "?",
-                short_site(w.holder_site) if w.holder_site else "?",
-            )[col]
-        if role == Qt.ItemDataRole.TextAlignmentRole and col == 3:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.ToolTipRole and col == 6:
-            return w.holder_site
-        return None
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return SLOW_COLUMNS[section] if 0 <= section < len(SLOW_COLUMNS) else None
-        return None
 
 
 class LocksDock(QDockWidget):
@@ -411,7 +82,6 @@ class LocksDock(QDockWidget):
         super().__init__("Locks", parent)
         self.setObjectName("LocksDock")
         self._server: Server | None = None
-        self._slow_seen: dict[int, dict[int, SlowWait]] = {}
         self._suspects: dict[tuple[Any, ...], DeadlockCycle] = {}
         self._reported: dict[tuple[Any, ...], None] = {}  # keys of deadlocks already logged, oldest first
         self.deadlocks: list[DeadlockCycle] = []
@@ -489,7 +159,16 @@ class LocksDock(QDockWidget):
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self._build_timeline(), "Timeline")
-        self.tabs.addTab(self._build_slow_waits(), "Slow waits")
+        self.slow_waits = SlowWaitsPanel()
+        # the slow-waits tab's parts, by the names the dock has always offered
+        self.slow_model = self.slow_waits.slow_model
+        self.slow_table = self.slow_waits.slow_table
+        self.threshold = self.slow_waits.threshold
+        self.slow_count = self.slow_waits.slow_count
+        self.export_button = self.slow_waits.export_button
+        self.waiter_stack = self.slow_waits.waiter_stack
+        self.holder_stack = self.slow_waits.holder_stack
+        self.tabs.addTab(self.slow_waits, "Slow waits")
         split.addWidget(self.tabs)
         # Growing or shrinking the dock changes the timeline; the table keeps the rows it was given.
         split.setStretchFactor(0, 0)
@@ -546,78 +225,6 @@ class LocksDock(QDockWidget):
         layout.addWidget(self.timeline_scroll, 1)
         return page
 
-    def _build_slow_waits(self) -> QWidget:
-        page = QWidget()
-        layout = QVBoxLayout(page)
-        layout.setContentsMargins(0, 4, 0, 0)
-        layout.setSpacing(4)
-        bar = QHBoxLayout()
-        bar.addWidget(QLabel("Keep waits over"))
-        self.threshold = QSpinBox()
-        self.threshold.setRange(1, 60_000)
-        self.threshold.setSuffix(" ms")
-        self.threshold.setValue(round(Lockable.slow_wait_threshold * 1000))
-        self.threshold.setToolTip(
-            "Waits at least this long are kept with the waiter's and the holder's stacks"
-        )
-        self.threshold.valueChanged.connect(self._set_threshold)
-        bar.addWidget(self.threshold)
-        self.slow_count = QLabel("")
-        bar.addWidget(self.slow_count, 1)
-        self.export_button = QPushButton("Export…")
-        self.export_button.setToolTip("Save the slow waits and their stacks as JSON")
-        self.export_button.clicked.connect(lambda: self.export_slow_waits())
-        bar.addWidget(self.export_button)
-        layout.addLayout(bar)
-        split = QSplitter(Qt.Orientation.Vertical)
-        split.setChildrenCollapsible(False)
-        self.slow_model = SlowWaitModel(self)
-        self.slow_table = QTableView()
-        self.slow_table.setModel(self.slow_model)
-        self.slow_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.slow_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.slow_table.setAlternatingRowColors(True)
-        self.slow_table.verticalHeader().hide()
-        self.slow_table.verticalHeader().setDefaultSectionSize(self.slow_table.fontMetrics().height() + 6)
-        self.slow_table.horizontalHeader().setStretchLastSection(True)
-        fm = self.slow_table.fontMetrics()
-        samples = (
-            "00:00:00.000",
-            "timer-refresh-cache",
-            "orders-xx",
-            "999 ms",
-            "timed out",
-            "timer-refresh-cache",
-        )
-        for col, sample in enumerate(samples):
-            self.slow_table.setColumnWidth(col, fm.horizontalAdvance(sample) + 24)
-        self.slow_table.selectionModel().currentRowChanged.connect(self._show_stacks)
-        split.addWidget(self.slow_table)
-        stacks = QSplitter(Qt.Orientation.Horizontal)
-        mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
-        self.waiter_stack = QPlainTextEdit()
-        self.holder_stack = QPlainTextEdit()
-        self.waiter_title = QLabel("Waiter's stack")
-        self.holder_title = QLabel("Holder's stack")
-        for edit, title in ((self.waiter_stack, self.waiter_title), (self.holder_stack, self.holder_title)):
-            edit.setReadOnly(True)
-            edit.setFont(mono)
-            edit.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
-            edit.setPlaceholderText(f"Select a slow wait to see the {title.text().lower()}")
-            box = QWidget()
-            column = QVBoxLayout(box)
-            column.setContentsMargins(0, 0, 0, 0)
-            column.setSpacing(2)
-            title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            column.addWidget(title)
-            column.addWidget(edit, 1)
-            stacks.addWidget(box)
-        split.addWidget(stacks)
-        split.setStretchFactor(0, 1)
-        split.setStretchFactor(1, 1)
-        layout.addWidget(split, 1)
-        return page
-
     def _size_columns(self) -> None:
         fm = self.table.fontMetrics()
         header = self.table.horizontalHeader()
@@ -651,14 +258,11 @@ class LocksDock(QDockWidget):
         self.view.reset()
         self._next_timeline = 0.0
         self.model.clear()
-        self.slow_model.clear()
-        self._slow_seen.clear()
+        self.slow_waits.clear()
         self._suspects.clear()
         self.deadlocks = []
         self.banner.hide()
         self.view.set_deadlocks(())
-        self.waiter_stack.clear()
-        self.holder_stack.clear()
         if server is None:
             self.summary.setText("No server")
             self._last_snaps, self._last_now = [], clock()
@@ -704,40 +308,12 @@ class LocksDock(QDockWidget):
         self._builder.clear()
         self.view.reset()
         self._next_timeline = 0.0
-        self.slow_model.clear()
-        self._slow_seen.clear()
-        self.waiter_stack.clear()
-        self.holder_stack.clear()
+        self.slow_waits.clear()
         self.sample_now()
 
     def export_slow_waits(self, path: str | Path | None = None) -> Path | None:
-        """Write the slow waits with both stacks as JSON; asks for a file when ``path`` is None.
-
-        Returns the file written, or None when cancelled or on an error (shown in a message box).
-        """
-        if path is None:
-            chosen, _ = QFileDialog.getSaveFileName(
-                self, "Export slow waits", "slow-waits.json", "JSON files (*.json);;All files (*)"
-            )
-            if not chosen:
-                return None
-            path = chosen
-        target = Path(path)
-        data = {
-            "exported": datetime.now().isoformat(timespec="seconds"),
-            "threshold_ms": self.threshold.value(),
-            "slow_waits": self.slow_model.as_json(),
-        }
-        try:
-            target.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        except OSError as err:
-            QMessageBox.critical(
-                self,
-                "Export slow waits",
-                f"Could not write {target}:\n{err.strerror or err}\n\nChoose another folder or file name.",
-            )
-            return None
-        return target
+        """Write the slow waits with both stacks as JSON (see ``SlowWaitsPanel.export_slow_waits``)."""
+        return self.slow_waits.export_slow_waits(path)
 
     # -- sampling -------------------------------------------------------------------------------
 
@@ -827,17 +403,7 @@ class LocksDock(QDockWidget):
         self._next_timeline = started + min(2.0, cost * share)
 
     def _collect_slow_waits(self, locks: list[Lockable]) -> None:
-        fresh: list[SlowWait] = []
-        seen_now: dict[int, dict[int, SlowWait]] = {}
-        for lk in locks:
-            known = self._slow_seen.get(id(lk), {})
-            current = {id(w): w for w in list(lk.slow_waits)}
-            fresh.extend(w for key, w in current.items() if key not in known)
-            seen_now[id(lk)] = current  # holding them keeps their ids unique
-        self._slow_seen = seen_now
-        self.slow_model.add(fresh)
-        n = self.slow_model.rowCount()
-        self.slow_count.setText(f"{n} kept" if n else "none yet")
+        n = self.slow_waits.collect(locks)
         self.tabs.setTabText(1, f"Slow waits ({n})" if n else "Slow waits")
 
     def _check_deadlocks(self, locks: list[Lockable]) -> None:
@@ -871,38 +437,3 @@ class LocksDock(QDockWidget):
 
     def _on_table_row(self, current: QModelIndex, _previous: QModelIndex) -> None:
         self.view.set_selected_lock(str(current.data(LOCK_ROLE)) if current.isValid() else None)
-
-    def _set_threshold(self, ms: int) -> None:
-        Lockable.slow_wait_threshold = ms / 1000.0
-
-    def _show_stacks(self, current: QModelIndex, _previous: QModelIndex) -> None:
-        if not current.isValid():
-            self.waiter_stack.clear()
-            self.holder_stack.clear()
-            self.waiter_title.setText("Waiter's stack")
-            self.holder_title.setText("Holder's stack")
-            return
-        w = self.slow_model.wait_at(current.row())
-        outcome = "gave up after" if w.timed_out else "waited"
-        self.waiter_title.setText(
-            f"Waiter's stack: <b>{w.thread}</b> {outcome} {format_duration(w.waited)} for {w.lock}"
-        )
-        where = f" at {escape(short_site(w.holder_site))}" if w.holder_site else ""
-        self.holder_title.setText(
-            f"Holder's stack: <b>{escape(w.holder or '?')}</b> held {escape(w.lock)}{where}"
-        )
-        self.waiter_stack.setPlainText(
-            f"# {w.thread} waited {format_duration(w.waited)} for {w.lock}"
-            f"{' and gave up' if w.timed_out else ''}\n" + "".join(w.waiter_stack)
-        )
-        head = f"# {w.holder or '?'} held {w.lock} at {w.holder_site or '?'}\n"
-        if w.holder_stack:
-            self.holder_stack.setPlainText(head + "".join(w.holder_stack))
-        else:
-            self.holder_stack.setPlainText(
-                head + "# (no stack: the holder had released the lock before it could be captured)\n"
-            )
-        # The innermost frames (where the lock was taken) are the interesting end.
-        for edit in (self.waiter_stack, self.holder_stack):
-            bar = edit.verticalScrollBar()
-            bar.setValue(bar.maximum())

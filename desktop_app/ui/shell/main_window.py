@@ -117,7 +117,10 @@ class MainWindow(StateFileFlows, QMainWindow):
         self.undo_action = self.undo_stack.createUndoAction(self, "Undo")
         self.undo_action.setShortcut(QKeySequence(K.Undo))
         self.redo_action = self.undo_stack.createRedoAction(self, "Redo")
-        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence(K.Redo)])
+        # The platform's Redo keys plus both common ones, each once: on X11 the platform's Redo *is*
+        # Ctrl+Shift+Z, and a sequence registered twice on one action is "ambiguous" and does nothing.
+        redo_keys = [*QKeySequence.keyBindings(K.Redo), QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")]
+        self.redo_action.setShortcuts(list({k.toString(): k for k in redo_keys if not k.isEmpty()}.values()))
         self.start_action = make_action(self, "Start", lambda: spawn(self.start_server()), "F5")
         self.stop_action = make_action(self, "Stop", lambda: spawn(self.stop_server()), "Shift+F5")
         self.restart_action = make_action(self, "Restart", lambda: spawn(self.restart_server()), "Ctrl+R")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pprint
-import reprlib
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -25,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app.engine.diff import Change, diff_states, format_path
 from desktop_app.ui.common.plural import count
+from desktop_app.ui.common.value_text import full_text, preview, type_name
 
 ModelIndex = QModelIndex | QPersistentModelIndex
 
@@ -34,33 +33,17 @@ COLOURS = {ADDED: QColor("#2e7d32"), REMOVED: QColor("#c62828"), CHANGED: QColor
 EXPAND_ALL_BELOW = 400
 """Diffs with fewer changes than this open fully expanded; bigger ones show their top level only."""
 
-_short = reprlib.Repr()
-_short.maxstring = 80
-_short.maxother = 80
-_short.maxlist = 8
-_short.maxtuple = 8
-_short.maxdict = 6
-_short.maxset = 8
-_short.maxlevel = 3
-
-
-def preview(value: Any) -> str:
-    """A one-line Python-style preview (``1`` and ``1.0`` and ``True`` stay distinguishable)."""
-    return _short.repr(value)
-
-
-def full_text(value: Any, limit: int = 4000) -> str:
-    text = pprint.pformat(value, width=100, sort_dicts=False)
-    return text if len(text) <= limit else text[:limit] + "\n…"
+PREVIEW_CHARS = 120
+"""Values as the tree shows them (ui/common/value_text: JSON, so ``1``, ``1.0`` and ``true`` differ)."""
 
 
 def value_text(c: Change) -> str:
-    """``'ann' → 'bob'`` for a change, the new value for an addition, the old one for a removal."""
+    """``"ann" → "bob"`` for a change, the new value for an addition, the old one for a removal."""
     if c.kind == ADDED:
-        return preview(c.new)
+        return preview(c.new, PREVIEW_CHARS)
     if c.kind == REMOVED:
-        return preview(c.old)
-    return f"{preview(c.old)} → {preview(c.new)}"
+        return preview(c.old, PREVIEW_CHARS)
+    return f"{preview(c.old, PREVIEW_CHARS // 2)} → {preview(c.new, PREVIEW_CHARS // 2)}"
 
 
 def value_tooltip(c: Change) -> str:
@@ -68,7 +51,7 @@ def value_tooltip(c: Change) -> str:
         return f"added:\n{full_text(c.new)}"
     if c.kind == REMOVED:
         return f"removed:\n{full_text(c.old)}"
-    return f"old ({type(c.old).__name__}):\n{full_text(c.old)}\n\nnew ({type(c.new).__name__}):\n{full_text(c.new)}"
+    return f"old ({type_name(c.old)}):\n{full_text(c.old)}\n\nnew ({type_name(c.new)}):\n{full_text(c.new)}"
 
 
 # -- the tree (plain Python, built off the GUI thread) ------------------------------------------------

@@ -17,10 +17,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_app.engine.diff import format_path, quote_name
 from desktop_app.ui.common.value_text import to_json_text, type_name
 from desktop_app.ui.tree.json_dialog import (
+    ENTER_HINT,
+    JsonCheck,
     JsonInputError,
     add_error_and_buttons,
+    make_hint_label,
     make_json_editor,
     parse_json,
     show_json_error,
@@ -66,8 +70,14 @@ class AddEntryDialog(QDialog):
             self.name_edit.setPlaceholderText("not empty, not taken")
             form.addRow(f"{key_label}:", self.name_edit)
         self.value_edit = make_json_editor(self, value_text, select_on_focus=True)
-        self.value_edit.setToolTip('JSON: 42, 1.5, "text", true, null, [1, 2], {"key": "value"}. Ctrl+Enter accepts.')
+        self.value_edit.setToolTip(
+            'JSON: 42, 1.5, "text", true, null, [1, 2], {"key": "value"}. Ctrl+Enter accepts.'
+        )
+        self.value_edit.setPlaceholderText('JSON, e.g. 42, "text", true, [1, 2], {"key": "value"}')
         form.addRow("Value (JSON):", self.value_edit)
+        # Enter in the value box is a newline (JSON spans lines): say which key accepts.
+        self.hint_label = make_hint_label(self, ENTER_HINT)
+        form.addRow("", self.hint_label)
         self.scope_edit: QLineEdit | None = None
         if with_scope:
             self.scope_edit = QLineEdit(self)
@@ -76,11 +86,21 @@ class AddEntryDialog(QDialog):
             form.addRow("Scopes:", self.scope_edit)
         layout.addLayout(form, 1)
         self.error_label = add_error_and_buttons(self, layout)
+        self.json_check = JsonCheck(self.value_edit, self.error_label)
+        if self.name_edit is not None:
+            self.name_edit.textChanged.connect(self._name_changed)
 
     def _refuse(self, message: str, widget: QWidget) -> None:
         self.error_label.setText(f"⚠ {message}")
+        self.error_label.setProperty("source", "name")
         self.error_label.setVisible(True)
         widget.setFocus()
+
+    def _name_changed(self, _text: str) -> None:
+        # A refused name's message goes once the name is edited; OK checks it again.
+        if self.error_label.property("source") == "name":
+            self.error_label.setVisible(False)
+            self.error_label.setProperty("source", None)
 
     def accept(self) -> None:
         name: str | None = None
@@ -90,16 +110,18 @@ class AddEntryDialog(QDialog):
                 self._refuse("The name cannot be empty.", self.name_edit)
                 return
             if self._taken(name):
-                self._refuse(f"“{name}” is already taken: choose another name.", self.name_edit)
+                self._refuse(f"{quote_name(name)} is already taken: choose another name.", self.name_edit)
                 return
-        try:
-            value = parse_json(self.value_edit.toPlainText())
-        except JsonInputError as err:
-            show_json_error(self.value_edit, self.error_label, err, move=True)
+        if not self.json_check.check(move=True):
             return
+        value = self.json_check.value
         scopes = parse_scopes(self.scope_edit.text()) if self.scope_edit is not None else []
         self._result = (name, value, scopes)
         super().accept()
+
+    def done(self, result: int) -> None:
+        self.json_check.stop()
+        super().done(result)
 
     def result_entry(self) -> tuple[str | None, Any, list[str]]:
         """(name or None, value, scopes) after the dialog was accepted."""
@@ -113,7 +135,7 @@ class ScopeDialog(QDialog):
     def __init__(self, name: str, scopes: list[str] | tuple[str, ...], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("scope_dialog")
-        self.setWindowTitle(f"Scopes of “{name}”")
+        self.setWindowTitle(f"Scopes of {format_path((name,))}")
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel("Scopes (comma-separated; empty for none):", self))
         self.scope_edit = QLineEdit(", ".join(scopes), self)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QFocusEvent, QFontDatabase, QKeyEvent
 from PySide6.QtWidgets import (
     QDialog,
@@ -17,6 +17,10 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.ui.common.value_text import json_lossy_parts, to_json_text
+
+CHECK_MS = 400
+"""After typing pauses this long the JSON is checked again: a new error shows, a fixed one goes away."""
+ENTER_HINT = "Enter starts a new line; Ctrl+Enter is OK."
 
 
 class JsonInputError(ValueError):
@@ -46,6 +50,7 @@ def qt_position(text: str, pos: int) -> int:
 
 def show_json_error(editor: QPlainTextEdit, label: QLabel, err: JsonInputError, *, move: bool) -> None:
     label.setText(f"⚠ {err}")
+    label.setProperty("source", "json")
     label.setVisible(True)
     if move:
         cursor = editor.textCursor()
@@ -82,6 +87,55 @@ class JsonEditor(QPlainTextEdit):
                 dialog.accept()
                 return
         super().keyPressEvent(event)
+
+
+class JsonCheck(QObject):
+    """Checks a JSON box as the person types (debounced), so a fixed error does not wait for OK to go.
+
+    The error line may also show other problems (a taken name): only an error this check (or
+    ``show_json_error``) put there is cleared when the text parses.
+    """
+
+    def __init__(self, editor: QPlainTextEdit, label: QLabel) -> None:
+        super().__init__(editor)
+        self.editor = editor
+        self.label = label
+        self.value: Any = None
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(CHECK_MS)
+        self._timer.timeout.connect(lambda: self.check(move=False))
+        editor.textChanged.connect(self._timer.start)
+
+    def pending(self) -> bool:
+        """True while a check waits for typing to pause."""
+        return self._timer.isActive()
+
+    def stop(self) -> None:
+        self._timer.stop()
+
+    def check(self, *, move: bool) -> bool:
+        """Parse now; show the error (``move``: put the cursor on it) or clear a JSON error shown before."""
+        self._timer.stop()
+        try:
+            self.value = parse_json(self.editor.toPlainText())
+        except JsonInputError as err:
+            show_json_error(self.editor, self.label, err, move=move)
+            return False
+        if self.label.property("source") == "json":
+            self.label.setVisible(False)
+            self.label.clear()
+            self.label.setProperty("source", None)
+        return True
+
+
+def make_hint_label(parent: QWidget, text: str) -> QLabel:
+    """A quiet line under a field saying how it works (e.g. which key accepts)."""
+    label = QLabel(text, parent)
+    label.setObjectName("hint_label")
+    label.setWordWrap(True)
+    label.setStyleSheet("color: palette(placeholder-text);")
+    return label
 
 
 def make_json_editor(parent: QWidget, text: str, *, select_on_focus: bool = False) -> QPlainTextEdit:
@@ -136,30 +190,22 @@ class JsonEditDialog(QDialog):
             layout.addWidget(note)
         self.editor = make_json_editor(self, to_json_text(value))
         layout.addWidget(self.editor, 1)
+        layout.addWidget(make_hint_label(self, ENTER_HINT))
         self.error_label = add_error_and_buttons(self, layout)
-        self._check_timer = QTimer(self)
-        self._check_timer.setSingleShot(True)
-        self._check_timer.setInterval(400)
-        self._check_timer.timeout.connect(lambda: self.validate(move=False))
-        self.editor.textChanged.connect(self._check_timer.start)
+        self._check = JsonCheck(self.editor, self.error_label)
 
     def validate(self, *, move: bool) -> bool:
-        try:
-            self._value = parse_json(self.editor.toPlainText())
-        except JsonInputError as err:
-            show_json_error(self.editor, self.error_label, err, move=move)
+        if not self._check.check(move=move):
             return False
-        self.error_label.setVisible(False)
-        self.error_label.clear()
+        self._value = self._check.value
         return True
 
     def accept(self) -> None:
-        self._check_timer.stop()
         if self.validate(move=True):
             super().accept()
 
     def done(self, result: int) -> None:
-        self._check_timer.stop()
+        self._check.stop()
         super().done(result)
 
     def value(self) -> Any:

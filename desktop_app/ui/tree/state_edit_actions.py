@@ -8,11 +8,11 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QDialog
 
-from desktop_app.engine.diff import format_path
-from desktop_app.ui.bridge.edit_commands import (
+from desktop_app.engine.diff import format_path, quote_name
+from desktop_app.ui.bridge.edit_commands import EngineCommand
+from desktop_app.ui.bridge.entry_commands import (
     AddChildCommand,
     AddEntryCommand,
-    EngineCommand,
     RemoveCommand,
     RenameCommand,
     SetScopeCommand,
@@ -200,11 +200,11 @@ class StateEditActions(QObject):
             return "A name cannot be empty."
         if node.is_top:
             if fold(text) != fold(str(node.key)) and self.view.model.has_entry(text):
-                return f"An entry named “{text}” already exists: choose another name."
+                return f"An entry named {quote_name(text)} already exists: choose another name."
             return None
         parent_value = node.parent.value if node.parent is not None else None
         if isinstance(parent_value, dict) and text != node.key and text in parent_value:
-            return f"The key “{text}” already exists in {format_path(node.parent.path())}."  # type: ignore[union-attr]
+            return f"{format_path((*node.parent.path(), text))} already exists: choose another key."  # type: ignore[union-attr]
         return None
 
     def commit_name(self, node: Node, text: str) -> None:

@@ -8,7 +8,7 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSortFilterProxyM
 from PySide6.QtGui import QFont
 
 from desktop_app.engine.diff import format_path
-from desktop_app.ui.common.value_text import preview
+from desktop_app.ui.common.value_text import preview, scalar_text
 from desktop_app.ui.tree.state_model import NAME, VALUE, Node, StateModel
 
 Index = QModelIndex | QPersistentModelIndex
@@ -103,7 +103,7 @@ def _value_contains(value: Any, needle: str, budget: list[int]) -> bool:
         if budget[0] < 0:
             return False
         for k, v in value.items():
-            if needle in (k if isinstance(k, str) else repr(k)).casefold():
+            if needle in (k if isinstance(k, str) else scalar_text(k)).casefold():
                 return True
             if _value_contains(v, needle, budget):
                 return True

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from itertools import islice
 from typing import Any
@@ -16,6 +15,7 @@ from desktop_app.ui.common.value_text import (
     child_count,
     child_items,
 )
+from desktop_app.ui.tree.state_model_highlight import FADE_STEPS, ChangeHighlight
 from desktop_app.ui.tree.state_model_sync import LiveUpdates
 from desktop_app.ui.tree.state_model_text import RowText
 from desktop_app.ui.tree.state_node import (
@@ -59,7 +59,6 @@ __all__ = [
 ]
 
 
-FADE_STEPS = 4
 _DISPLAY = int(Qt.ItemDataRole.DisplayRole)
 _EDIT = int(Qt.ItemDataRole.EditRole)
 _FONT = int(Qt.ItemDataRole.FontRole)
@@ -80,7 +79,7 @@ _FLAGS = {
 _CONTAINERS = frozenset({dict, list, tuple, set, frozenset})
 
 
-class StateModel(RowText, LiveUpdates, QAbstractItemModel):
+class StateModel(RowText, LiveUpdates, ChangeHighlight, QAbstractItemModel):
     """Rows are entries; dict/list/tuple/set values have children, fetched ``BATCH`` at a time.
 
     Updates are incremental (inserts, removals, ``dataChanged`` per changed row, recursing into
@@ -93,20 +92,13 @@ class StateModel(RowText, LiveUpdates, QAbstractItemModel):
         self._root.children = []
         self._by_key: dict[str, Node] = {}
         self._graveyard: list[tuple[float, list[Node]]] = []
-        self._highlighted: dict[Node, None] = {}
         self._colours: dict[str, QColor] | None = None
-        self._bold = QFont()
-        self._bold.setBold(True)
         self._italic = QFont()
         self._italic.setItalic(True)
-        self.highlight_enabled = True
         self._shown = 0
         """Entries exposed at the root. QTreeView lays out every root row (a Python call or three
         each) on any root insert or removal, so a huge state is shown in pages as it scrolls."""
-        flash = self._colour("flash")
-        self._flash_colours = [QColor(flash) for _ in range(FADE_STEPS + 1)]
-        for step, colour in enumerate(self._flash_colours):
-            colour.setAlpha(int(110 * step / FADE_STEPS))
+        self._init_highlight()
         self._time_text: dict[float, str] = {}
         self.changed_nodes: list[Node] = []
         """Rows whose data the last delta changed (the view repaints just those)."""
@@ -240,8 +232,7 @@ class StateModel(RowText, LiveUpdates, QAbstractItemModel):
         for i, child in enumerate(fresh, have):
             child.row = i
             if now:
-                child.changed_at = now
-                self._highlighted[child] = None
+                self._mark(child, now)
         self.beginInsertRows(index if index is not None else self.index_of(node), have, have + n - 1)
         node.children.extend(fresh)
         self.endInsertRows()
@@ -347,10 +338,9 @@ class StateModel(RowText, LiveUpdates, QAbstractItemModel):
         if role == _FOREGROUND:
             return self._foreground(node, col) if col == VALUE else None
         if role == _FONT:
+            # No bold for changed rows: under load it flickers and shifts text; the ● marks them.
             if col == VALUE and (node.status is not None or type(node.value) is Pending):
                 return self._italic
-            if col in (NAME, UPDATED) and self._highlight_step(node):
-                return self._bold
             return None
         if role == _EDIT:
             if col == NAME:
@@ -398,41 +388,6 @@ class StateModel(RowText, LiveUpdates, QAbstractItemModel):
                 item.clearData()
             else:
                 item.setData(value)
-
-    def _highlight_step(self, node: Node) -> int:
-        """0 (not highlighted) .. FADE_STEPS: the fade is drawn in a few steps, so it needs few repaints."""
-        changed = node.changed_at
-        if not changed or not self.highlight_enabled:
-            return 0
-        age = time.monotonic() - changed
-        if age >= FADE:
-            return 0
-        return FADE_STEPS - int(age / FADE * FADE_STEPS)
-
-    # -- highlights -----------------------------------------------------------------------------------
-
-    def highlight_level(self, node: Node) -> float:
-        """1.0 just changed .. 0.0 faded out (in FADE_STEPS steps)."""
-        return self._highlight_step(node) / FADE_STEPS
-
-    def is_highlighted(self, node: Node) -> bool:
-        return self._highlight_step(node) > 0
-
-    def fading(self) -> bool:
-        """True while some row is still highlighted (the view repaints until the fade is over)."""
-        if not self._highlighted:
-            return False
-        cutoff = time.monotonic() - FADE
-        done = [n for n in self._highlighted if n.changed_at < cutoff]
-        for n in done:
-            del self._highlighted[n]
-            n.changed_at = 0.0
-        return bool(self._highlighted)
-
-    def _mark(self, node: Node, now: float) -> None:
-        if now and self.highlight_enabled:
-            node.changed_at = now
-            self._highlighted[node] = None
 
     # -- row status (edits waiting for the lock) ------------------------------------------------------
 

@@ -10,9 +10,9 @@ from PySide6.QtGui import QColor, QGuiApplication
 from desktop_app.engine.diff import format_path
 from desktop_app.ui.bridge.entry_snapshot import Opaque, Pending
 from desktop_app.ui.common.value_text import (
-    TOOLTIP_CHARS,
     format_time,
     format_timestamp,
+    full_text,
     preview,
     sort_key,
     type_label,
@@ -50,7 +50,7 @@ class RowText(_Model):  # type: ignore[misc,valid-type]
                 if len(self._time_text) > 20_000:
                     self._time_text.clear()
                 text = self._time_text[entry.time] = format_time(entry.time)
-            return "● " + text if self._highlight_step(node) else text
+            return "● " + text if self.is_fresh(node) else text
         if col == BY:
             return entry.thread
         return ""
@@ -67,7 +67,7 @@ class RowText(_Model):  # type: ignore[misc,valid-type]
             return f"[{node.key}]"
         if isinstance(pv, frozenset | set):
             return "·"
-        return node.key if isinstance(node.key, str) else repr(node.key)
+        return node.key if isinstance(node.key, str) else preview(node.key, 80)
 
     def _tooltip(self, node: Node, col: int) -> str | None:
         if col == NAME:
@@ -77,7 +77,7 @@ class RowText(_Model):  # type: ignore[misc,valid-type]
                 return f"{node.status}\nPress Esc to cancel the edit."
             if type(node.value) is Pending:
                 return "The global lock is busy; the value is copied as soon as the bridge gets it."
-            return preview(node.value, TOOLTIP_CHARS)
+            return full_text(node.value)
         entry = node.entry
         if entry is None:
             return None

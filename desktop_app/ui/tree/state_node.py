@@ -17,15 +17,15 @@ COLUMN_TIPS = (
     "The value (long values are cut; the tooltip shows more)",
     "Python type, with the number of items for containers",
     "The entry's scopes (used by save/restore filters)",
-    "When the entry last changed (● while it is highlighted)",
+    "When the entry last changed (● right after a change; the row's tint fades over two seconds)",
     "The thread that wrote it last",
 )
 BATCH = 500
 """Children are fetched this many at a time (``canFetchMore``/``fetchMore``)."""
 ROOT_PAGE = 2_000
 """Entries shown at first and added per scroll-to-the-end at the root (see StateModel._shown)."""
-FADE = 1.0
-"""Seconds a changed row stays highlighted (fading out)."""
+FADE = 2.0
+"""Seconds a changed row stays tinted, fading with age: brighter means more recent, also under load."""
 GRAVE_SECONDS = 2.0
 """Removed nodes stay alive this long: a QModelIndex still in flight must never point at freed memory."""
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from PySide6.QtCore import QEvent, QModelIndex, QPersistentModelIndex, QRect, QTimer
-from PySide6.QtGui import QRegion
+from PySide6.QtCore import QEvent, QModelIndex, QPersistentModelIndex, QRect, Qt, QTimer
+from PySide6.QtGui import QPainter, QPalette, QRegion
 from PySide6.QtWidgets import QAbstractItemView, QTreeView, QWidget
 
 Index = QModelIndex | QPersistentModelIndex
@@ -32,6 +32,7 @@ class StateTree(QTreeView):
         self._dirty = QRegion()
         self.defer_ranges = False
         """True: the owner repaints the rows a range changed (it knows which ones; the range is coarser)."""
+        self._placeholder = ""
         self._repaint_timer = QTimer(self)
         self._repaint_timer.setSingleShot(True)
         self._repaint_timer.timeout.connect(self._repaint_now)
@@ -84,11 +85,33 @@ class StateTree(QTreeView):
         if not dirty.isEmpty():
             self.viewport().update(dirty)
 
+    def set_placeholder(self, text: str) -> None:
+        """A line shown in the empty viewport while there are no rows (e.g. a Find without matches)."""
+        if text != self._placeholder:
+            self._placeholder = text
+            self.viewport().update()
+
+    def placeholder_shown(self) -> str:
+        """The placeholder line as painted now: empty while there are rows."""
+        model = self.model()
+        return self._placeholder if model is not None and model.rowCount() == 0 else ""
+
     def viewportEvent(self, event: QEvent) -> bool:
         if event.type() != QEvent.Type.Paint:
             return super().viewportEvent(event)
         start = time.perf_counter()
         handled = super().viewportEvent(event)
+        text = self.placeholder_shown()
+        if text:
+            p = QPainter(self.viewport())
+            p.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
+            room = self.viewport().rect().adjusted(12, 12, -12, -12)
+            p.drawText(
+                room,
+                int(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap),
+                text,
+            )
+            p.end()
         end = time.perf_counter()
         # A smoothed paint cost decides how often live changes may repaint.
         self.paint_seconds = 0.7 * self.paint_seconds + 0.3 * (end - start)

@@ -10,13 +10,11 @@ from PySide6.QtCore import (
     QModelIndex,
     QObject,
     QPersistentModelIndex,
-    QPoint,
-    QRect,
     Qt,
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QAction, QKeyEvent, QKeySequence, QRegion, QUndoStack
+from PySide6.QtGui import QAction, QKeyEvent, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -30,14 +28,11 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.ui.bridge.edit_commands import EditFeedback, EditRunner
-from desktop_app.ui.bridge.entry_snapshot import LockStatus, StateDelta
 from desktop_app.ui.bridge.state_bridge import StateBridge
 from desktop_app.ui.tree.state_edit_actions import StateEditActions
 from desktop_app.ui.tree.state_filter import StateFilterModel
 from desktop_app.ui.tree.state_model import (
     BY,
-    FADE,
-    FADE_STEPS,
     NAME,
     SCOPE,
     TYPE,
@@ -45,9 +40,11 @@ from desktop_app.ui.tree.state_model import (
     VALUE,
     Node,
     StateModel,
+    editable_kind,
 )
 from desktop_app.ui.tree.state_model_chain import ModelChain
 from desktop_app.ui.tree.state_tree import StateTree
+from desktop_app.ui.tree.state_view_live import FADE_TICK_MS, LiveFollow
 from desktop_app.ui.tree.state_view_memory import ViewMemory
 from desktop_app.ui.tree.value_delegate import ValueDelegate
 
@@ -56,12 +53,13 @@ SORT_LIMIT = 50_000
 """Above this many entries, header sorting is off: each comparison is a Python call, and sorting
 needs every entry shown (a root layout costs a few Python calls per shown row)."""
 MESSAGE_MS = 8000
-FADE_TICK_MS = int(FADE / FADE_STEPS * 1000)
+FOLLOW_SECONDS = 3.0
+"""How long a renamed row's new path waits to show up in the tree to be selected."""
 
 Path = tuple[Any, ...]
 
 
-class StateView(ViewMemory, QWidget):
+class StateView(LiveFollow, ViewMemory, QWidget):
     """The shared state as a live tree: one row per entry, children for dicts/lists/tuples/sets.
 
     Reads the engine only through ``bridge``; every edit is an undoable command on ``undo_stack``
@@ -81,6 +79,10 @@ class StateView(ViewMemory, QWidget):
         self._expanded_tops: set[str] = set()
         self._auto_expanding = False
         self._selected_path: Path | None = None
+        self._holding_selection = False
+        """True while Find re-filters: rows it hides move the tree's current row, not the person's choice."""
+        self._follow: tuple[Path, float] | None = None
+        """A renamed row's new path, selected as soon as the tree has it (until the deadline)."""
         self.active_dialog: QWidget | None = None
         self._paged_shown = 0
         self.feedback = EditFeedback(self)
@@ -188,7 +190,6 @@ class StateView(ViewMemory, QWidget):
         self._filter_timer.timeout.connect(self._apply_filter)
         self._fade_timer = QTimer(self)
         self._fade_timer.setInterval(FADE_TICK_MS)
-        self._last_delta = 0.0
         self._fade_timer.timeout.connect(self._fade_tick)
         self._watch_timer = QTimer(self)
         self._watch_timer.setSingleShot(True)
@@ -218,7 +219,8 @@ class StateView(ViewMemory, QWidget):
         self.feedback.waiting.connect(self._on_edit_waiting)
         self.feedback.settled.connect(self._on_edit_settled)
         self.feedback.failed.connect(lambda m: self.show_message(m, error=True))
-        self.feedback.applied.connect(self._on_edit_applied)
+        self.feedback.applied_as.connect(self._on_edit_applied)
+        self.feedback.row_moved.connect(self._on_row_moved)
         # Bound methods (not lambdas) on objects that may outlive this view: Qt drops them with the view.
         self.undo_stack.indexChanged.connect(self._on_undo_index)
 
@@ -285,70 +287,6 @@ class StateView(ViewMemory, QWidget):
             self.tree.setCurrentIndex(index)
             self.tree.edit(index)
 
-    # -- bridge data ------------------------------------------------------------------------------------
-
-    def _on_reset(self, snapshots: tuple[Any, ...]) -> None:
-        selected = self._selected_path
-        self.model.reset_entries(snapshots)
-        self._update_sorting()
-        self._restore_expanded()
-        if selected is not None:
-            self.select_path(selected)
-
-    def _on_delta(self, delta: StateDelta) -> None:
-        self.model.apply_delta(delta)
-        self._last_delta = time.monotonic()
-        if self.tree.defer_ranges:
-            self._repaint_rows(self.model.changed_nodes)
-        if delta.loading or len(delta.upserted) > 1000:
-            self._update_sorting()
-        if self.model.fading() and not self._fade_timer.isActive():
-            self._fade_timer.start()
-
-    def _repaint_rows(self, nodes: list[Node]) -> None:
-        """Repaint just the changed rows that are on screen (the tree shows the model directly)."""
-        viewport = self.tree.viewport()
-        first = self.tree.indexAt(QPoint(1, 1))
-        last = self.tree.indexAt(QPoint(1, max(1, viewport.height() - 2)))
-        if not first.isValid():
-            return
-        lo = self._top_row(first)
-        hi = self._top_row(last) if last.isValid() else self.model.entry_count() - 1
-        region = QRegion()
-        width = viewport.width()
-        for node in nodes:
-            top = node.top()
-            row = self.model.row_of(top)
-            if lo <= row <= hi:
-                rect = self.tree.visualRect(self.model.index_of(node))
-                if rect.isValid():
-                    region += QRect(0, rect.top(), width, rect.height())
-        if not region.isEmpty():
-            self.tree.schedule_region(region)
-
-    @staticmethod
-    def _top_row(index: QModelIndex) -> int:
-        while index.parent().isValid():
-            index = index.parent()
-        return index.row()
-
-    def _on_progress(self, done: int, total: int) -> None:
-        if done < total:
-            self.show_message(f"Loading {done:,} of {total:,} entries…", timeout=0)
-        elif self.message_label.property("loading"):
-            shown = self.model.shown_count()
-            more = f"; showing {shown:,}, scroll down for more" if shown < total else ""
-            self.show_message(f"Loaded {total:,} entries{more}.")
-        self.message_label.setProperty("loading", done < total)
-
-    def _fade_tick(self) -> None:
-        # While deltas keep coming, their own repaints redraw the changed rows: a full repaint per
-        # fade step would only add cost. The fade completes once the changes stop.
-        if time.monotonic() - self._last_delta >= FADE_TICK_MS / 1000:
-            self.tree.schedule_repaint()
-        if not self.model.fading():
-            self._fade_timer.stop()
-
     def _update_sorting(self) -> None:
         big = self.model.entry_count() > SORT_LIMIT
         header = self.tree.header()
@@ -381,36 +319,6 @@ class StateView(ViewMemory, QWidget):
         else:
             self._on_selection()
 
-    def _on_lock_status(self, status: LockStatus) -> None:
-        holder = status.holder
-        if holder is not None and status.held_for >= 0.5:
-            waiting = f" — {len(status.waiting)} waiting" if status.waiting else ""
-            self.lock_label.setText(
-                f"⏳ global lock held by {holder.thread} for {status.held_for:.1f} s{waiting}"
-            )
-            self.lock_label.setToolTip(
-                f"held at {holder.site}\nEdits wait for it (Esc cancels a waiting edit)."
-            )
-        else:
-            self.lock_label.clear()
-            self.lock_label.setToolTip("")
-
-    # -- live / paused ----------------------------------------------------------------------------------
-
-    def _on_live_changed(self, live: bool) -> None:
-        if self.live_action.isChecked() != live:
-            self.live_action.setChecked(live)
-        self._update_live_text()
-
-    def _update_live_text(self) -> None:
-        if self.bridge.live:
-            self.live_action.setText("● Live")
-            self.live_action.setToolTip("Live: the tree follows the state. Click (F8) to pause.")
-        else:
-            n = self.bridge.pending
-            self.live_action.setText(f"❚❚ Paused — {n:,} change{'s' if n != 1 else ''}")
-            self.live_action.setToolTip("Paused: the tree is frozen. Click (F8) to catch up.")
-
     # -- editing ----------------------------------------------------------------------------------------
 
     def _check_name(self, index: QModelIndex | QPersistentModelIndex, text: str) -> str | None:
@@ -438,11 +346,27 @@ class StateView(ViewMemory, QWidget):
         if not self.runner.in_flight and self.message_label.text().startswith("Waiting for lock"):
             self._clear_message()
 
-    def _on_edit_applied(self, text: str) -> None:
+    def _on_edit_applied(self, verb: str, text: str) -> None:
+        # "Undone: Remove x" after Ctrl+Z: a bare "Done: Remove x" would read as if x had just gone.
         if self.bridge.live:
-            self.show_message(f"Done: {text}")
+            self.show_message(f"{verb}: {text}")
         else:
-            self.show_message(f"Done: {text}. Paused: the tree shows it when you go Live.")
+            self.show_message(f"{verb}: {text}. Paused: the tree shows it when you go Live.")
+
+    def _on_row_moved(self, path: Path) -> None:
+        # A renamed dict key reaches the tree as a removal and an insert, which moves the selection
+        # to the row above: select the row under its new name once the tree has it.
+        self._follow = (path, time.monotonic() + FOLLOW_SECONDS)
+        self._select_followed()
+
+    def _select_followed(self) -> None:
+        if self._follow is None:
+            return
+        path, deadline = self._follow
+        if self.model.node_for_path(path, fetch=False) is not None and self.select_path(path):
+            self._follow = None
+        elif time.monotonic() > deadline:
+            self._follow = None
 
     def cancel_waiting_edits(self) -> bool:
         cancelled = self.runner.cancel_waiting()
@@ -489,6 +413,14 @@ class StateView(ViewMemory, QWidget):
                     return True
             if (
                 watched is self.tree
+                and key in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+                and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+                and self.tree.state() != QAbstractItemView.State.EditingState
+                and self._enter_row()
+            ):
+                return True
+            if (
+                watched is self.tree
                 and key == Qt.Key.Key_F2
                 and self.tree.state() != QAbstractItemView.State.EditingState
             ):
@@ -499,6 +431,26 @@ class StateView(ViewMemory, QWidget):
                         self.edit.edit_value(node)
                         return True
         return super().eventFilter(watched, event)
+
+    def _enter_row(self) -> bool:
+        """Enter on a row: open or close a container, edit anything else (in place, or as JSON)."""
+        index = self.tree.currentIndex()
+        node = self.node_of(index)
+        if node is None:
+            return False
+        first = index.siblingAtColumn(0)
+        if self.tree.model().hasChildren(first):
+            self.tree.setExpanded(first, not self.tree.isExpanded(first))
+        elif editable_kind(node) is not None:
+            self.edit_cell(node, VALUE)
+        elif self.edit.edit_json.isEnabled():
+            self.edit.edit_as_json()
+        else:
+            self.show_message(
+                "This value cannot be edited here: a tuple item or set member, or a value still being copied.",
+                error=True,
+            )
+        return True
 
     def _context_menu(self, pos: Any) -> None:
         menu = QMenu(self)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QByteArray, QItemSelection, QModelIndex, QSettings, QTimer
 from PySide6.QtWidgets import QWidget
 
+from desktop_app.engine.diff import quote_name
 from desktop_app.ui.bridge.entry_snapshot import fold
 
 # At run time a plain mixin (StateView adds QWidget); typed as a widget for readers and checkers.
@@ -92,6 +93,8 @@ class ViewMemory(_View):  # type: ignore[misc,valid-type]
         node = self.selected_node()
         path = node.path() if node is not None else None
         self.edit.update_enabled(node)
+        if self._holding_selection:
+            return
         if path != self._selected_path:
             self._selected_path = path
             self.selection_changed.emit(path)
@@ -141,19 +144,32 @@ class ViewMemory(_View):  # type: ignore[misc,valid-type]
             self._paged_shown = self.model.shown_count()
             if self.model.entry_count() <= FIND_ALL_LIMIT:
                 self.model.show_all()
-        self.chain.set_needle(needle)
-        if not needle and not self.chain.sorting:
-            self.model.limit_shown(self._paged_shown)
+        # A row this needle hides is still the one the person chose: the next needle, or Esc, shows
+        # it selected again. Qt moves the current row to a neighbour meanwhile; that is not a choice.
+        self._holding_selection = True
+        try:
+            self.chain.set_needle(needle)
+            if not needle and not self.chain.sorting:
+                self.model.limit_shown(self._paged_shown)
+            self._restore_expanded()
+            if needle:
+                self._expand_to_matches()
+            if selected is not None and not self.select_path(selected):
+                self.tree.selectionModel().clear()
+        finally:
+            self._holding_selection = False
+        self.edit.update_enabled(self.selected_node())
+        # Painted only while no row is left, so a live change that brings a match hides it again.
+        self.tree.set_placeholder(f"No entry, key or value matches {quote_name(needle)}" if needle else "")
         if needle and self.model.shown_count() < self.model.entry_count():
             self.show_message(
                 f"Find looks at the {self.model.shown_count():,} entries shown so far "
                 f"(of {self.model.entry_count():,}); scroll down to load more."
             )
-        self._restore_expanded()
-        if needle:
-            self._expand_to_matches()
-        if selected is not None:
-            self.select_path(selected)
+
+    def empty_text(self) -> str:
+        """The line the empty tree shows now (a Find without matches), or ""."""
+        return self.tree.placeholder_shown()
 
     def _expand_to_matches(self) -> None:
         """Open rows down to matches hidden inside them (bounded), without remembering them as expanded."""

@@ -16,6 +16,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_app.engine.diff import quote_name
+from desktop_app.ui.common.value_text import scalar_text
 from desktop_app.ui.tree.state_model import Role
 
 Index = QModelIndex | QPersistentModelIndex
@@ -35,7 +37,7 @@ def parse_value(kind: str, text: str) -> Any:
             return int(s, 10)
         except ValueError:
             raise InputError(
-                f"“{text}” is not a whole number: this value is an int. "
+                f"{quote_name(text)} is not a whole number: this value is an int. "
                 "Use Change type… to store another type."
             ) from None
     if kind == "float":
@@ -43,17 +45,17 @@ def parse_value(kind: str, text: str) -> Any:
             value = float(s)
         except ValueError:
             raise InputError(
-                f"“{text}” is not a number: this value is a float (e.g. 1.5, 2e-3, nan)."
+                f"{quote_name(text)} is not a number: this value is a float (e.g. 1.5, 2e-3, NaN, Infinity)."
             ) from None
         if math.isnan(value) and s.lower() not in ("nan", "+nan", "-nan"):
-            raise InputError(f"“{text}” is not a number")
+            raise InputError(f"{quote_name(text)} is not a number")
         return value
     if kind == "bool":
         if s in ("True", "true", "1"):
             return True
         if s in ("False", "false", "0"):
             return False
-        raise InputError(f"“{text}” is not True or False")
+        raise InputError(f"{quote_name(text)} is not true or false")
     raise InputError(f"values of this type cannot be edited in place ({kind})")
 
 
@@ -79,7 +81,7 @@ class ValueDelegate(QStyledItemDelegate):
             return None
         if kind == "bool":
             combo = QComboBox(parent)
-            combo.addItems(["True", "False"])
+            combo.addItems(["true", "false"])  # JSON, as the tree shows bools
             combo.setObjectName("value_editor")
             combo.setProperty("edit_kind", kind)
             return combo
@@ -105,7 +107,7 @@ class ValueDelegate(QStyledItemDelegate):
             editor.setCurrentIndex(0 if value is True else 1)
         elif isinstance(editor, QLineEdit):
             if kind == "float" and isinstance(value, float):
-                editor.setText(repr(value))
+                editor.setText(scalar_text(value))  # as the cell shows it: 1.5, NaN, Infinity
             else:
                 editor.setText("" if value is None else str(value))
             editor.selectAll()

@@ -11,15 +11,8 @@ from collections.abc import Callable
 import pytest
 
 from desktop_app.engine.locks import Holder, Lockable, LockEvent, clock
-from desktop_app.ui.locks.contention_timeline import (
-    LockSnapshot,
-    Segment,
-    SegmentKind,
-    TimelineBuilder,
-    build_timeline,
-    format_duration,
-    short_site,
-)
+from desktop_app.ui.locks.contention_timeline import TimelineBuilder, build_timeline
+from desktop_app.ui.locks.timeline_data import LockSnapshot, Segment, SegmentKind, format_duration, short_site
 
 HOLD, CONT, WAIT = SegmentKind.HOLD, SegmentKind.HOLD_CONTENDED, SegmentKind.WAIT
 A_EXTRA = 0.06  # A keeps the lock this long after B starts waiting

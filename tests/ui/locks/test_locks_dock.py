@@ -19,17 +19,17 @@ from pytestqt.qtbot import QtBot
 
 from desktop_app.engine.locks import Lockable
 from desktop_app.engine.server import Server
-from desktop_app.ui.locks.contention_timeline import SegmentKind
-from desktop_app.ui.locks.contention_view import CONTENDED_COLOR, WAIT_COLOR, WAIT_FILL
-from desktop_app.ui.locks.locks_dock import (
+from desktop_app.ui.locks.lock_table_model import (
     COL_ACQ,
     COL_CONT,
     COL_HOLDER,
     COL_LOCK,
     COL_WAITING,
     SORT_ROLE,
-    LocksDock,
 )
+from desktop_app.ui.locks.locks_dock import LocksDock
+from desktop_app.ui.locks.timeline_data import SegmentKind
+from desktop_app.ui.locks.timeline_style import CONTENDED_COLOR, WAIT_COLOR, WAIT_FILL
 
 A_EXTRA = 0.06
 

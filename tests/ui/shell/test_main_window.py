@@ -395,7 +395,7 @@ def test_first_run_opens_only_the_entries_of_a_big_state(
 def test_ctrl_z_in_the_tree_undoes_the_last_edit(qtbot: Any, window: MainWindow) -> None:
     from PySide6.QtCore import Qt
 
-    from desktop_app.ui.bridge.edit_commands import AddEntryCommand
+    from desktop_app.ui.bridge.entry_commands import AddEntryCommand
 
     state = window.server.state  # type: ignore[union-attr]
     window.view.runner.submit(AddEntryCommand(window.bridge, "orders", [1, 2, 3], []))

@@ -210,12 +210,12 @@ def test_diff_against_live_runs_off_the_gui_thread(
     assert owner.isValid() and owner.data() == "owner"
     assert owner.parent().data() == "meta" and owner.parent().parent().data() == "hash"
     assert owner.siblingAtColumn(COL_KIND).data() == "~ changed"
-    assert owner.siblingAtColumn(COL_VALUE).data() == "'ann' → 'bob'"
+    assert owner.siblingAtColumn(COL_VALUE).data() == '"ann" → "bob"'  # JSON, as the tree shows values
     assert not owner.data(Qt.ItemDataRole.DecorationRole).isNull()
     gone = model.index_of(("gone",))
     assert (
         gone.siblingAtColumn(COL_KIND).data() == "− removed"
-        and gone.siblingAtColumn(COL_VALUE).data() == "'soon'"
+        and gone.siblingAtColumn(COL_VALUE).data() == '"soon"'
     )
     added = model.index_of(("hash", "values", 3))
     assert added.data() == "[3]" and added.siblingAtColumn(COL_KIND).data() == "+ added"

@@ -5,97 +5,21 @@ from __future__ import annotations
 import statistics
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QModelIndex, QSettings, Qt, QTimer
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QUndoStack
-from PySide6.QtWidgets import QComboBox, QDialogButtonBox, QLineEdit, QWidget
+from PySide6.QtWidgets import QComboBox, QLineEdit
 
 from desktop_app.engine.server import Server
-from desktop_app.ui.bridge.state_bridge import StateBridge
 from desktop_app.ui.tree.add_entry_dialog import AddEntryDialog, ChangeTypeDialog
 from desktop_app.ui.tree.json_dialog import JsonEditDialog
 from desktop_app.ui.tree.state_model import NAME, VALUE
 from desktop_app.ui.tree.state_view import StateView
+from tests.ui.tree.view_helpers import cell, click_ok, open_editor, select, settle, type_and_enter
 
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
-
-
-@pytest.fixture
-def server() -> Iterator[Server]:
-    srv = Server()
-    srv.state.set("count", 1)
-    srv.state.set("ratio", 0.5)
-    srv.state.set("hash", {"values": [1, 2, 3], "meta": {"owner": "ann"}}, scope="users")
-    srv.state.set("title", "hello")
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
-def view(qtbot: Any, server: Server) -> Iterator[StateView]:
-    bridge = StateBridge(server)
-    stack = QUndoStack()
-    v = StateView(bridge, stack)
-    qtbot.addWidget(v)
-    v.resize(1100, 600)
-    v.show()
-    qtbot.waitExposed(v)
-    v.activateWindow()
-    bridge.start()
-    qtbot.waitUntil(lambda: v.model.entry_count() == len(server.state))
-    yield v
-    bridge.stop()
-
-
-def cell(view: StateView, path: tuple[Any, ...], column: int = NAME) -> QModelIndex:
-    node = view.model.node_for_path(path)
-    assert node is not None, path
-    index = view.view_index(node, column)
-    assert index.isValid()
-    return index
-
-
-def select(qtbot: Any, view: StateView, path: tuple[Any, ...], column: int = NAME) -> QModelIndex:
-    index = cell(view, path, column)
-    parent = index.parent()
-    while parent.isValid():
-        view.tree.expand(parent)
-        parent = parent.parent()
-    view.tree.setFocus()
-    view.tree.setCurrentIndex(index)
-    return index
-
-
-def open_editor(qtbot: Any, view: StateView, path: tuple[Any, ...], column: int) -> QWidget:
-    select(qtbot, view, path, column)
-    qtbot.keyClick(view.tree, Qt.Key.Key_F2)
-    name = "name_editor" if column == NAME else "value_editor"
-    editors = [w for w in view.tree.findChildren(QWidget, name) if w.isVisible()]
-    assert len(editors) == 1
-    return editors[0]
-
-
-def type_and_enter(qtbot: Any, editor: QWidget, text: str) -> None:
-    assert isinstance(editor, QLineEdit)
-    editor.selectAll()
-    qtbot.keyClicks(editor, text)
-    qtbot.keyClick(editor, Qt.Key.Key_Return)
-
-
-def click_ok(dialog: QWidget) -> None:
-    box = dialog.findChild(QDialogButtonBox)
-    assert box is not None
-    box.button(QDialogButtonBox.StandardButton.Ok).click()
-
-
-def settle(qtbot: Any, view: StateView) -> None:
-    """Wait until every edit in flight is done (deterministic: the edit thread runs them in order)."""
-    marker = view.bridge.run_edit(lambda srv: None)
-    qtbot.waitUntil(marker.done)
-    qtbot.waitUntil(lambda: not view.runner.in_flight)
 
 
 def test_edit_an_int_in_place_keeps_its_type(qtbot: Any, view: StateView, server: Server) -> None:
@@ -311,7 +235,7 @@ def test_bool_uses_a_combo(qtbot: Any, view: StateView, server: Server) -> None:
     qtbot.waitUntil(lambda: view.model.has_entry("flag"))
     editor = open_editor(qtbot, view, ("flag",), VALUE)
     assert isinstance(editor, QComboBox)
-    editor.setCurrentText("False")
+    editor.setCurrentText("false")  # JSON, as the tree shows it
     qtbot.keyClick(editor, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: server.state.get("flag") is False)
 
@@ -389,7 +313,7 @@ def test_find_filters_keeps_ancestors_and_marks_matches(qtbot: Any, view: StateV
     meta = [model.index(r, 0, hash_index) for r in range(model.rowCount(hash_index))]
     assert [i.data() for i in meta] == ["meta"]
     owner = model.index(0, VALUE, meta[0])
-    assert owner.data() == "ann" and owner.data(Qt.ItemDataRole.FontRole).bold()
+    assert owner.data() == '"ann"' and owner.data(Qt.ItemDataRole.FontRole).bold()
     assert not (hash_index.data(Qt.ItemDataRole.FontRole) or view.font()).bold()
     qtbot.keyClick(view.filter_edit, Qt.Key.Key_Escape)
     assert not view.filter_edit.isVisible()
