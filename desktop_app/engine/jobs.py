@@ -7,10 +7,11 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from desktop_app.engine.daemon_pool import DaemonPool
 
 if TYPE_CHECKING:
     from desktop_app.engine.locks import Lockable
@@ -54,13 +55,19 @@ class JobEvent:
 
 
 class JobStats:
-    """Counters every job keeps: runs, errors with the last traceback, last run and its duration."""
+    """Counters every job keeps: runs, errors with the last traceback, last run and its duration.
+
+    ``count`` never claims a run that has not started: a run handed to a busy pool waits in
+    ``pending`` and moves to ``count`` and ``running`` together, when a thread starts it. So
+    "count went up and nothing is running" means that run has finished.
+    """
 
     kind = "job"
 
     def __init__(self, name: str) -> None:
         self.name = name
         self.count = 0
+        self.pending = 0  # handed to the pool, not started yet
         self.errors = 0
         self.last_error: str | None = None
         self.last_traceback: str | None = None
@@ -72,14 +79,20 @@ class JobStats:
         # Routes run one job on several pool threads at once: guard the shared counters.
         self._counters = threading.Lock()
 
-    def guarded_call(self, fn: Callable[..., Any], e: JobEvent, args: tuple[Any, ...]) -> tuple[bool, Any]:
+    def guarded_call(
+        self, fn: Callable[..., Any], e: JobEvent, args: tuple[Any, ...], *, started: bool = False
+    ) -> tuple[bool, Any]:
         """Run ``fn(e, *args)``; an exception is logged with its traceback and counted, never raised.
+
+        Args:
+            started: ``begin_run`` already counted this run as running.
 
         Returns:
             (True, result) on success, (False, the exception) when it raised.
         """
-        with self._counters:
-            self.running += 1
+        if not started:
+            with self._counters:
+                self.running += 1
         start = time.perf_counter()
         try:
             result = fn(e, *args)
@@ -98,14 +111,35 @@ class JobStats:
             with self._counters:
                 self.running -= 1
 
+    # -- runs handed to a pool (timers, schedules) -------------------------------------------------
+
+    def dispatched(self) -> int:
+        """A run was handed to the pool: count it as pending. Returns the runs dispatched so far."""
+        with self._counters:
+            self.pending += 1
+            return self.count + self.pending
+
+    def begin_run(self) -> None:
+        """On the pool thread, before the job's function: the pending run becomes counted and running."""
+        with self._counters:
+            self.pending -= 1
+            self.count += 1
+            self.running += 1
+
+    def dropped(self) -> None:
+        """A pending run was cancelled before it started (the server stopped): it never counts."""
+        with self._counters:
+            self.pending -= 1
+
 
 def rename_thread(name: str) -> None:
     """Pool threads take the job's name while it runs, so locks, logs and tracebacks name the job."""
     threading.current_thread().name = name
 
 
-def job_pool(workers: int, prefix: str) -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix=prefix)
+def job_pool(workers: int, prefix: str) -> DaemonPool:
+    """The threads a registry runs its jobs on: daemons named ``<prefix>-N`` (see DaemonPool)."""
+    return DaemonPool(prefix, workers)
 
 
 class JobRegistry(Generic[J]):

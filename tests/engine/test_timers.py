@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from desktop_app.engine import timers
 from desktop_app.engine.server import Server
 from tests.waiting import wait_until as _wait
 
@@ -102,6 +103,69 @@ def test_on_start_runs_at_start_and_counts() -> None:
     assert t.count == 1
 
 
+def test_count_never_claims_a_run_that_has_not_started() -> None:
+    # Every pool thread busy: a due run waits in `pending`; count, running, last_run and completed
+    # must not move until a thread starts it (the demo's e2e test read "count went up and nothing is
+    # running" as "the tick has happened" and found no hash).
+    server = Server()
+    gate = threading.Event()
+    busy = threading.Semaphore(0)
+
+    def block(e: Any) -> None:
+        busy.release()
+        gate.wait(10)
+
+    for i in range(timers.POOL_SIZE):
+        server.add_timer(f"block-{i}", 0.01, block, limit=1)
+    ran = threading.Event()
+    late = server.add_timer("late", 0.01, lambda e: ran.set(), limit=1)
+    endless = server.add_timer("endless", 0.01, lambda e: None)
+    with server:
+        try:
+            for _ in range(timers.POOL_SIZE):
+                assert busy.acquire(timeout=5)
+            assert _wait(lambda: late.pending == 1 and endless.pending == 1)
+            assert late.count == 0 and late.running == 0 and late.last_run is None
+            assert not late.completed and late.state == "waiting" and not ran.is_set()
+            assert endless.count == 0 and endless.running == 0
+        finally:
+            gate.set()
+        assert ran.wait(5)
+        assert _wait(lambda: late.completed and late.running == 0)
+        assert late.count == 1 and late.pending == 0
+        assert _wait(lambda: endless.count >= 3)
+        assert endless.pending in (0, 1)
+
+
+def test_a_run_dropped_at_stop_is_never_counted_and_runs_after_a_restart() -> None:
+    server = Server()
+    gate = threading.Event()
+    busy = threading.Semaphore(0)
+
+    def block(e: Any) -> None:
+        busy.release()
+        gate.wait(10)
+
+    for i in range(timers.POOL_SIZE):
+        server.add_timer(f"block-{i}", 0.01, block, limit=1)
+    ran = threading.Event()
+    late = server.add_timer("late", 0.01, lambda e: ran.set(), limit=1)
+    server.start()
+    try:
+        for _ in range(timers.POOL_SIZE):
+            assert busy.acquire(timeout=5)
+        assert _wait(lambda: late.pending == 1)
+        assert len(server.stop(timeout=0.1)) == timers.POOL_SIZE  # the blockers are abandoned
+    finally:
+        gate.set()
+    assert not ran.is_set()
+    assert late.count == 0 and late.pending == 0 and not late.completed
+    with server:
+        assert ran.wait(5)
+        assert _wait(lambda: late.completed and late.running == 0)
+    assert late.count == 1 and late.pending == 0
+
+
 def test_overlap_is_skipped_and_counted_as_overrun() -> None:
     server = Server()
     release = threading.Event()
@@ -149,7 +213,7 @@ def test_invoke_edit_pause_resume_remove_clear() -> None:
         assert t.paused and t.next_run is None and t.state == "paused"
         server.timers.resume("t")
         assert not t.paused and t.next_run is not None
-        # completed is set when the last run is dispatched; wait for the run itself
+        # completed is set when the last run starts; wait for the run itself
         assert _wait(lambda: t.completed and calls[-1] == (9,))
         assert server.timers.invoke("t") == "result"  # works on a completed timer
     assert server.timers.test("T")
