@@ -56,7 +56,11 @@ class Timer(JobStats):
 
     @property
     def next_run(self) -> datetime | None:
-        """When it runs next (naive local time), or None when completed, paused or not started."""
+        """When it runs next (naive local time), or None when completed, paused or its server was stopped.
+
+        Set when the timer is added, as Pode does (now + interval x (skip + 1)), so a server not yet
+        started shows it too; starting the server counts the intervals again from the start.
+        """
         due = self._due
         if self.completed or self.paused or due is None:
             return None
@@ -133,8 +137,9 @@ class Timers(JobRegistry[Timer]):
         timer = Timer(name, interval, fn, limit, skip, tuple(args), on_start)
         with self._cond:
             self._register(name, timer)
+            # Pode sets NextTriggerTime in Add-PodeTimer, so next_run exists before the server starts.
+            self._arm(timer, mono(), first=True)
             if self._thread is not None:
-                self._arm(timer, mono(), first=True)
                 self._cond.notify()
         return timer
 
@@ -184,11 +189,15 @@ class Timers(JobRegistry[Timer]):
                 t.paused = False
                 if self._thread is not None:
                     t._due = mono() + t.interval
+                elif t._due is not None:  # not started yet: as if added now
+                    self._arm(t, mono(), first=True)
                 self._cond.notify()
 
     # -- running --------------------------------------------------------------------------------
 
     def _arm(self, t: Timer, now: float, *, first: bool) -> None:
+        # skip=N: the first run after (N+1) intervals. Pode adds Interval x Skip only when Skip > 1,
+        # so its Skip 1 does nothing (spec §10 item 15); here every N skips N intervals.
         t._due = now + t.interval * (t.skip + 1) if first else now + t.interval
 
     def start(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -91,6 +92,34 @@ def test_skip_delays_first_run() -> None:
         assert _wait(lambda: len(runs) >= 1)
     # first run at (2+1) x 0.1 s
     assert runs[0] - t0 >= 0.29
+
+
+def _seconds_until(when: datetime | None) -> float:
+    assert when is not None
+    return (when - datetime.now()).total_seconds()
+
+
+@pytest.mark.parametrize(("skip", "intervals"), [(0, 1), (1, 2), (2, 3), (5, 6)])
+def test_next_run_is_set_when_the_timer_is_added(skip: int, intervals: int) -> None:
+    # Pode sets NextTriggerTime in Add-PodeTimer: now + interval, + interval x skip when skip > 1.
+    # Its skip 1 is a no-op (spec §10 item 15); here skip N always means N skipped intervals.
+    server = Server()
+    t = server.add_timer("t", 10, lambda e: None, skip=skip)
+    assert not server.running
+    left = _seconds_until(t.next_run)
+    assert intervals * 10 - 1 < left <= intervals * 10
+    server.timers.pause("t")
+    assert t.next_run is None
+    server.timers.resume("t")
+    assert intervals * 10 - 1 < _seconds_until(t.next_run) <= intervals * 10
+
+
+def test_start_counts_the_intervals_from_the_start() -> None:
+    server = Server()
+    t = server.add_timer("t", 10, lambda e: None, skip=2)
+    with server:
+        assert 29 < _seconds_until(t.next_run) <= 30
+    assert t.next_run is None  # stopped: nothing is due
 
 
 def test_on_start_runs_at_start_and_counts() -> None:
