@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from desktop_app.engine.daemon_pool import DaemonPool
+from desktop_app.engine.failure_log import FailureLog
 
 if TYPE_CHECKING:
     from desktop_app.engine.locks import Lockable
@@ -78,11 +79,12 @@ class JobStats:
         self.paused = False
         # Routes run one job on several pool threads at once: guard the shared counters.
         self._counters = threading.Lock()
+        self.failure_log = FailureLog(f"[{self.kind}] {name}", log)
 
     def guarded_call(
         self, fn: Callable[..., Any], e: JobEvent, args: tuple[Any, ...], *, started: bool = False
     ) -> tuple[bool, Any]:
-        """Run ``fn(e, *args)``; an exception is logged with its traceback and counted, never raised.
+        """Run ``fn(e, *args)``; an exception is logged (see FailureLog) and counted, never raised.
 
         Args:
             started: ``begin_run`` already counted this run as running.
@@ -97,6 +99,7 @@ class JobStats:
         try:
             result = fn(e, *args)
             self.last_ok = True
+            self.failure_log.succeeded()
             return True, result
         except Exception as err:
             self.last_ok = False
@@ -104,7 +107,7 @@ class JobStats:
                 self.errors += 1
             self.last_error = f"{type(err).__name__}: {err}"
             self.last_traceback = traceback.format_exc()
-            log.error("[%s] %s raised %s", self.kind, self.name, self.last_error, exc_info=True)
+            self.failure_log.failed(err, self.last_error)
             return False, err
         finally:
             self.last_duration = time.perf_counter() - start

@@ -477,6 +477,8 @@ class Http:
             stuck = sorted(set(run.busy.values()))
         if thread is not None and thread.is_alive():
             stuck.append("http")
+        for route in self.routes:
+            route.failure_log.flush()
         return stuck
 
     def _bind_now(self, run: _Run, endpoint: Endpoint) -> None:

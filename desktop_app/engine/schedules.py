@@ -356,6 +356,8 @@ class Schedules(JobRegistry[Schedule]):
                     stuck.append(f"schedule-{name}")
             self._thread = self._pool = None
             self._runs = [(n, f) for n, f in self._runs if not f.done()]
+            for s in self._items.values():
+                s.failure_log.flush()
         return stuck
 
     def _loop(self, last: datetime) -> None:
@@ -434,3 +436,5 @@ class Schedules(JobRegistry[Schedule]):
         if last:
             s.completed = True
         s.guarded_call(fn, JobEvent(self._server, s.name, s), args, started=True)
+        if last:
+            s.failure_log.flush()

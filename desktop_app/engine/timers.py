@@ -242,6 +242,7 @@ class Timers(JobRegistry[Timer]):
                 t._due = None
                 if t._future is not None and t._future.done():
                     t._future = None
+                t.failure_log.flush()
         return stuck
 
     def _loop(self) -> None:
@@ -285,3 +286,5 @@ class Timers(JobRegistry[Timer]):
         if last:
             t.completed = True
         t.guarded_call(fn, JobEvent(self._server, t.name, t), args, started=True)
+        if last:
+            t.failure_log.flush()
