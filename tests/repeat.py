@@ -39,8 +39,12 @@ def failures(report: Path) -> tuple[int, list[str]]:
     failed = []
     for case in root.iter("testcase"):
         total += 1
-        if case.find("failure") is not None or case.find("error") is not None:
-            failed.append(f"{case.get('classname')}::{case.get('name')}")
+        problem = case.find("failure")
+        if problem is None:
+            problem = case.find("error")
+        if problem is not None:
+            why = (problem.get("message") or "").strip().splitlines()
+            failed.append(f"{case.get('classname')}::{case.get('name')}: {why[0][:160] if why else ''}")
     return total, failed
 
 

@@ -71,6 +71,8 @@ class FailureLog:
 
     def succeeded(self) -> None:
         """A run returned: past the interval, pending failures are summarised and the job counts as quiet."""
+        if self._since is None:  # the common case, every successful run: no lock, no clock
+            return
         with self._lock:
             if self._since is None:
                 return

@@ -356,8 +356,9 @@ class Schedules(JobRegistry[Schedule]):
                     stuck.append(f"schedule-{name}")
             self._thread = self._pool = None
             self._runs = [(n, f) for n, f in self._runs if not f.done()]
-            for s in self._items.values():
-                s.failure_log.flush()
+            jobs = builtins.list(self._items.values())
+        for s in jobs:  # outside the condition: a log handler may call back into the engine
+            s.failure_log.flush()
         return stuck
 
     def _loop(self, last: datetime) -> None:

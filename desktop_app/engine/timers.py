@@ -238,11 +238,13 @@ class Timers(JobRegistry[Timer]):
                 if t._future is not None and not t._future.done()
             ]
             self._thread = self._pool = None
-            for t in self._items.values():
+            jobs = builtins.list(self._items.values())
+            for t in jobs:
                 t._due = None
                 if t._future is not None and t._future.done():
                     t._future = None
-                t.failure_log.flush()
+        for t in jobs:  # outside the condition: a log handler may call back into the engine
+            t.failure_log.flush()
         return stuck
 
     def _loop(self) -> None:
