@@ -456,7 +456,7 @@ def test_stop_reports_a_stuck_handler_answers_503_and_does_not_hang() -> None:
     assert entered.wait(5)
     started = time.monotonic()
     left = srv.stop(timeout=0.3)
-    assert time.monotonic() - started < 3.5
+    assert time.monotonic() - started < 10  # bounded by the deadline, not by the stuck handler (generous: loaded CI)
     try:
         assert len(left) == 1 and re.fullmatch(r"GET /stuck \(route-[12]\)", left[0]), left
         assert srv.abandoned == left

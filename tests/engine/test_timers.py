@@ -301,7 +301,7 @@ def test_stop_reports_a_stuck_job_and_does_not_hang() -> None:
     assert started.wait(5)
     t0 = time.monotonic()
     assert server.stop(timeout=0.2) == ["timer-stuck"]
-    assert time.monotonic() - t0 < 2
+    assert time.monotonic() - t0 < 10  # bounded by the deadline, not by the stuck run (generous: loaded CI)
     release.set()
 
 
