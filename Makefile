@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench clean test-repeat
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -22,6 +22,11 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/pytest -q
+
+# The timing-sensitive tests N times in a row (default 20) with one core kept busy: a flake shows here.
+N ?= 20
+test-repeat: $(STAMP)
+	$(BIN)/python -m tests.repeat -n $(N)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.engine

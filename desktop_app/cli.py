@@ -169,6 +169,7 @@ def _require_display() -> None:
 
 def _run(ns: argparse.Namespace) -> int:
     from desktop_app.engine import ScriptError
+    from desktop_app.engine.process_exit import EXIT_GRACE, exit_deadline, exit_now
     from desktop_app.engine.server import Server
 
     logging.basicConfig(
@@ -187,10 +188,21 @@ def _run(ns: argparse.Namespace) -> int:
     except ScriptError as err:
         raise _Fail(str(err)) from None
     done = threading.Event()
+    log = logging.getLogger("state-studio")
 
     def on_signal(signum: int, _frame: Any) -> None:
-        logging.getLogger("state-studio").info("%s received, stopping", signal.Signals(signum).name)
-        done.set()
+        name = signal.Signals(signum).name
+        if done.is_set():  # the second one: the user does not want to wait for stuck jobs
+            log.warning("%s received again: exiting now without waiting for running jobs", name)
+            exit_now(128 + signum)
+        done.set()  # first: the next signal may interrupt this handler
+        log.info(
+            "%s received, stopping (up to %.0f s for running jobs; send it again to exit at once)",
+            name,
+            server.stop_timeout,
+        )
+        # Whatever hangs from here on (a thread the script started, a stuck exit), the process ends.
+        exit_deadline(server.stop_timeout + EXIT_GRACE, 1, name)
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
@@ -200,6 +212,7 @@ def _run(ns: argparse.Namespace) -> int:
             pass
     finally:
         stuck = server.stop()
+    # Abandoned jobs run on daemon threads: returning lets the interpreter exit without them.
     return 1 if stuck else 0
 
 

@@ -7,10 +7,12 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from desktop_app.engine.daemon_pool import DaemonPool
+from desktop_app.engine.failure_log import FailureLog
 
 if TYPE_CHECKING:
     from desktop_app.engine.locks import Lockable
@@ -54,13 +56,19 @@ class JobEvent:
 
 
 class JobStats:
-    """Counters every job keeps: runs, errors with the last traceback, last run and its duration."""
+    """Counters every job keeps: runs, errors with the last traceback, last run and its duration.
+
+    ``count`` never claims a run that has not started: a run handed to a busy pool waits in
+    ``pending`` and moves to ``count`` and ``running`` together, when a thread starts it. So
+    "count went up and nothing is running" means that run has finished.
+    """
 
     kind = "job"
 
     def __init__(self, name: str) -> None:
         self.name = name
         self.count = 0
+        self.pending = 0  # handed to the pool, not started yet
         self.errors = 0
         self.last_error: str | None = None
         self.last_traceback: str | None = None
@@ -71,19 +79,27 @@ class JobStats:
         self.paused = False
         # Routes run one job on several pool threads at once: guard the shared counters.
         self._counters = threading.Lock()
+        self.failure_log = FailureLog(f"[{self.kind}] {name}", log)
 
-    def guarded_call(self, fn: Callable[..., Any], e: JobEvent, args: tuple[Any, ...]) -> tuple[bool, Any]:
-        """Run ``fn(e, *args)``; an exception is logged with its traceback and counted, never raised.
+    def guarded_call(
+        self, fn: Callable[..., Any], e: JobEvent, args: tuple[Any, ...], *, started: bool = False
+    ) -> tuple[bool, Any]:
+        """Run ``fn(e, *args)``; an exception is logged (see FailureLog) and counted, never raised.
+
+        Args:
+            started: ``begin_run`` already counted this run as running.
 
         Returns:
             (True, result) on success, (False, the exception) when it raised.
         """
-        with self._counters:
-            self.running += 1
+        if not started:
+            with self._counters:
+                self.running += 1
         start = time.perf_counter()
         try:
             result = fn(e, *args)
             self.last_ok = True
+            self.failure_log.succeeded()
             return True, result
         except Exception as err:
             self.last_ok = False
@@ -91,12 +107,32 @@ class JobStats:
                 self.errors += 1
             self.last_error = f"{type(err).__name__}: {err}"
             self.last_traceback = traceback.format_exc()
-            log.error("[%s] %s raised %s", self.kind, self.name, self.last_error, exc_info=True)
+            self.failure_log.failed(err, self.last_error)
             return False, err
         finally:
             self.last_duration = time.perf_counter() - start
             with self._counters:
                 self.running -= 1
+
+    # -- runs handed to a pool (timers, schedules) -------------------------------------------------
+
+    def dispatched(self) -> int:
+        """A run was handed to the pool: count it as pending. Returns the runs dispatched so far."""
+        with self._counters:
+            self.pending += 1
+            return self.count + self.pending
+
+    def begin_run(self) -> None:
+        """On the pool thread, before the job's function: the pending run becomes counted and running."""
+        with self._counters:
+            self.pending -= 1
+            self.count += 1
+            self.running += 1
+
+    def dropped(self) -> None:
+        """A pending run was cancelled before it started (the server stopped): it never counts."""
+        with self._counters:
+            self.pending -= 1
 
 
 def rename_thread(name: str) -> None:
@@ -104,8 +140,9 @@ def rename_thread(name: str) -> None:
     threading.current_thread().name = name
 
 
-def job_pool(workers: int, prefix: str) -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix=prefix)
+def job_pool(workers: int, prefix: str) -> DaemonPool:
+    """The threads a registry runs its jobs on: daemons named ``<prefix>-N`` (see DaemonPool)."""
+    return DaemonPool(prefix, workers)
 
 
 class JobRegistry(Generic[J]):

@@ -6,13 +6,11 @@ import asyncio
 import errno
 import functools
 import ipaddress
-import itertools
 import logging
 import threading
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +18,8 @@ import orjson
 from aiohttp import web
 from multidict import CIMultiDictProxy
 
-from desktop_app.engine.jobs import JobEvent, JobStats, rename_thread
+from desktop_app.engine.daemon_pool import DaemonPool
+from desktop_app.engine.jobs import JobEvent, JobStats
 
 if TYPE_CHECKING:
     from desktop_app.engine.server import Server
@@ -279,9 +278,8 @@ class _Run:
     """Everything one start() creates and the matching stop() tears down."""
 
     def __init__(self, threads: int) -> None:
-        self.numbers = itertools.count(1)
-        # A worker takes its number once, when the pool creates it, so names stay route-1..route-<threads>.
-        self.pool = ThreadPoolExecutor(threads, thread_name_prefix="route", initializer=self._name_worker)
+        # Daemon threads route-1..route-<threads>: a handler that never returns cannot keep the process alive.
+        self.pool = DaemonPool("route", threads)
         self.thread: threading.Thread | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self.stopping: asyncio.Event | None = None
@@ -294,9 +292,9 @@ class _Run:
         self.busy_cond = threading.Condition(threading.Lock())
         self.deadline = 0.0
         self.stop_requested = False
-
-    def _name_worker(self) -> None:
-        rename_thread(f"route-{next(self.numbers)}")
+        # Handler calls being awaited; past the stop deadline they are cancelled and answered 503.
+        self.waiting: set[asyncio.Future[Response]] = set()
+        self.abandoned = False
 
 
 class Http:
@@ -450,9 +448,10 @@ class Http:
             deadline: a ``time.monotonic()`` value.
 
         Returns:
-            The worker names (``route-N``) of handlers still running at the deadline, plus "http" if
-            the asyncio thread did not end. Threads cannot be killed; they end when their handler
-            returns. stop() itself never waits much past the deadline.
+            ``"<METHOD> <path> (route-N)"`` for each handler still running at the deadline (its client
+            was answered 503), plus "http" if the asyncio thread did not end. Threads cannot be
+            killed; these are daemons and end when their handler returns or the process exits.
+            stop() itself never waits much past the deadline.
         """
         with self._lock:
             if not self._running:
@@ -473,13 +472,13 @@ class Http:
         if thread is not None:
             thread.join(max(0.0, deadline - time.monotonic()) + _JOIN_GRACE)
         run.pool.shutdown(wait=False, cancel_futures=True)
+        run.pool.join(deadline)
         with run.busy_cond:
-            run.busy_cond.wait_for(lambda: not run.busy, max(0.0, deadline - time.monotonic()))
             stuck = sorted(set(run.busy.values()))
-        if not stuck:
-            run.pool.shutdown(wait=True)
         if thread is not None and thread.is_alive():
             stuck.append("http")
+        for route in self.routes:
+            route.failure_log.flush()
         return stuck
 
     def _bind_now(self, run: _Run, endpoint: Endpoint) -> None:
@@ -577,7 +576,15 @@ class Http:
             try:
                 await asyncio.wait_for(run.idle.wait(), max(0.0, run.deadline - time.monotonic()))
             except TimeoutError:
-                log.warning("%d request(s) still running at the stop deadline", run.inflight)
+                # Their clients get a 503 now rather than a connection closed without an answer.
+                log.warning("%d request(s) still running at the stop deadline: answering 503", run.inflight)
+                run.abandoned = True
+                for pending in list(run.waiting):
+                    pending.cancel()
+                try:
+                    await asyncio.wait_for(run.idle.wait(), _CANCEL_GRACE)
+                except TimeoutError:
+                    pass
         for _, runner in run.runners:
             await runner.cleanup()
         run.runners.clear()
@@ -650,13 +657,25 @@ class Http:
             pending = run.loop.run_in_executor(run.pool, self._call, run, route, peer)
         except RuntimeError:  # the pool is shut down: the server is stopping
             return _error(503, "the server is stopping", route=route.name), route
-        return await pending, route
+        run.waiting.add(pending)
+        try:
+            return await pending, route
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if run.abandoned and (task is None or not task.cancelling()):
+                # _shutdown gave up on this handler (or on its place in the queue): say so.
+                return _error(
+                    503, "the server is stopping and the handler did not finish in time", route=route.name
+                ), route
+            raise
+        finally:
+            run.waiting.discard(pending)
 
     def _call(self, run: _Run, route: Route, request: Request) -> Response:
         """On a route worker: run the handler, turn what it returns into a Response."""
         me = threading.get_ident()
         with run.busy_cond:
-            run.busy[me] = threading.current_thread().name
+            run.busy[me] = f"{route.name} ({threading.current_thread().name})"
         try:
             e = JobEvent(self._server, route.name, route, request=request)
             route.last_run = e.timestamp

@@ -7,12 +7,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from desktop_app.engine.cron import CronExpression, parse
 from desktop_app.engine.cron import next_trigger as cron_next_trigger
+from desktop_app.engine.daemon_pool import DaemonPool
 from desktop_app.engine.jobs import JobEvent, JobRegistry, JobStats, job_pool, rename_thread
 
 if TYPE_CHECKING:
@@ -90,6 +91,11 @@ class Schedule(JobStats):
             return "running"
         return "waiting"
 
+    def _exhausted(self) -> bool:
+        """Every run its limit allows has been handed to the pool (the last may not have started yet)."""
+        with self._counters:
+            return bool(self.limit) and self.count + self.pending >= self.limit
+
     def __repr__(self) -> str:
         return f"<Schedule {self.name} {' | '.join(self.sources)} count={self.count} {self.state}>"
 
@@ -140,8 +146,7 @@ class Schedules(JobRegistry[Schedule]):
         super().__init__()
         self._server = server
         self._thread: threading.Thread | None = None
-        self._pool: ThreadPoolExecutor | None = None
-        self._retired: list[ThreadPoolExecutor] = []  # pools replaced by a max_concurrency change
+        self._pool: DaemonPool | None = None
         self._runs: list[tuple[str, Future[Any]]] = []  # runs not known to be done, for stop()
         self._max = DEFAULT_MAX_CONCURRENCY
         self._stopping = False
@@ -301,11 +306,7 @@ class Schedules(JobRegistry[Schedule]):
                 return
             self._max = value
             if self._pool is not None:
-                # ThreadPoolExecutor cannot be resized: new runs go to a new pool, the old one finishes
-                # what it holds and its threads end; stop() still waits for (or reports) those runs.
-                self._retired.append(self._pool)
-                self._pool.shutdown(wait=False)
-                self._pool = job_pool(value, "schedule-pool")
+                self._pool.max_workers = value  # surplus threads end once their run returns
 
     # -- running --------------------------------------------------------------------------------
 
@@ -315,10 +316,10 @@ class Schedules(JobRegistry[Schedule]):
             if self._thread is not None:
                 return
             self._stopping = False
-            self._pool = job_pool(self._max, "schedule-pool")
+            self._pool = job_pool(self._max, "schedule")
             now = self.now()
             for s in self._items.values():
-                if s.completed:
+                if s.completed or s._exhausted():
                     continue
                 # next_run was computed when the schedule was added, maybe long ago.
                 s._next = _first_trigger(s, now)
@@ -336,7 +337,8 @@ class Schedules(JobRegistry[Schedule]):
         """Stop ticking, drop queued runs, wait until ``deadline`` (a ``time.monotonic()`` value) for running ones.
 
         Returns:
-            ``schedule-<name>`` for each schedule with a run still going at the deadline (never waits longer).
+            ``schedule-<name>`` for each schedule with a run still going at the deadline (never waits
+            longer; its daemon thread cannot keep the process alive).
         """
         with self._cond:
             thread, pool = self._thread, self._pool
@@ -345,26 +347,18 @@ class Schedules(JobRegistry[Schedule]):
             self._stopping = True
             self._cond.notify_all()
         thread.join(max(0.0, deadline - mono()))
-        with self._cond:
-            pools, self._retired = [pool, *self._retired], []
-            runs = list(self._runs)
-        for p in pools:
-            p.shutdown(wait=False, cancel_futures=True)
+        pool.shutdown(wait=False, cancel_futures=True)
+        pool.join(deadline)
         stuck: list[str] = []
-        for name, fut in runs:
-            try:
-                fut.result(timeout=max(0.0, deadline - mono()))
-            except TimeoutError:
-                if f"schedule-{name}" not in stuck:
-                    stuck.append(f"schedule-{name}")
-            except Exception:  # cancelled while queued, or the run's own error (already logged and counted)
-                pass
-        if not stuck:
-            for p in pools:
-                p.shutdown(wait=True)
         with self._cond:
+            for name, fut in self._runs:
+                if not fut.done() and f"schedule-{name}" not in stuck:
+                    stuck.append(f"schedule-{name}")
             self._thread = self._pool = None
             self._runs = [(n, f) for n, f in self._runs if not f.done()]
+            jobs = builtins.list(self._items.values())
+        for s in jobs:  # outside the condition: a log handler may call back into the engine
+            s.failure_log.flush()
         return stuck
 
     def _loop(self, last: datetime) -> None:
@@ -399,7 +393,7 @@ class Schedules(JobRegistry[Schedule]):
             if self._pool is None or self._stopping:
                 return runs
             for s in list(self._items.values()):
-                if s.completed or s.paused:
+                if s.completed or s.paused or s._exhausted():
                     continue
                 if s.start_time is not None and s.start_time > minute:
                     continue
@@ -409,26 +403,39 @@ class Schedules(JobRegistry[Schedule]):
                     runs.append(self._fire(s, minute))
             for s in self._items.values():
                 if not s.completed and s.end_time is not None and s.end_time < minute:
-                    s.completed, s._next = True, None
+                    s._next = None
+                    # a run still queued completes it when it starts (completed never precedes a count)
+                    if not s.pending:
+                        s.completed = True
         return runs
 
     def _fire(self, s: Schedule, at: datetime) -> Future[Any]:
-        """Count a run of ``s`` at ``at`` and submit it (caller holds the condition)."""
-        s.count += 1
-        s.last_run = at
-        if s.limit and s.count >= s.limit:
-            s.completed, s._next = True, None
+        """Hand a run of ``s`` at ``at`` to the pool (caller holds the condition).
+
+        The run is ``pending`` until a thread starts it; only then do ``count``, ``last_run`` and, for
+        the last run, ``completed`` change, so they never claim a run that is still queued.
+        """
+        dispatched = s.dispatched()
+        last = bool(s.limit) and dispatched >= s.limit
+        if last:
+            s._next = None
         else:
             s.crons = [c.reroll() for c in s.crons]
             s._next = _first_trigger(s, at)
-            # No trigger left before end_time: complete now rather than a minute after end_time.
-            s.completed = s._next is None
+            last = s._next is None  # no trigger left before end_time: this run completes it
         assert self._pool is not None
-        fut = self._pool.submit(self._run, s, s.fn, s.args)
+        fut = self._pool.submit(self._run, s, s.fn, s.args, at, last)
+        fut.add_done_callback(lambda f: s.dropped() if f.cancelled() else None)
         self._runs = [(n, f) for n, f in self._runs if not f.done()]
         self._runs.append((s.name, fut))
         return fut
 
-    def _run(self, s: Schedule, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    def _run(self, s: Schedule, fn: Callable[..., Any], args: tuple[Any, ...], at: datetime, last: bool) -> None:
         rename_thread(f"schedule-{s.name}")
-        s.guarded_call(fn, JobEvent(self._server, s.name, s), args)
+        s.last_run = at
+        s.begin_run()
+        if last:
+            s.completed = True
+        s.guarded_call(fn, JobEvent(self._server, s.name, s), args, started=True)
+        if last:
+            s.failure_log.flush()

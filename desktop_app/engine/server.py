@@ -56,6 +56,10 @@ class Server:
         self._running = False
         self._lifecycle = threading.RLock()
         self.started_at: datetime | None = None
+        self.stop_timeout = 5.0
+        """Seconds ``stop()`` waits for running jobs by default; a script's setup may change it."""
+        self.abandoned: list[str] = []
+        """The jobs the last ``stop()`` left running (see ``stop``)."""
 
     # -- locks ----------------------------------------------------------------------------------
 
@@ -165,20 +169,33 @@ class Server:
             self.http.start()
             log.info("server started (%s)", self.script or self.root)
 
-    def stop(self, timeout: float = 5.0) -> list[str]:
+    def stop(self, timeout: float | None = None) -> list[str]:
         """Stop ticking, wait up to ``timeout`` s for running jobs; return the names of jobs still running.
 
-        Threads cannot be killed: a job that does not return in time is reported, never waited on forever.
+        Threads cannot be killed: a job that does not return in time is abandoned, never waited on
+        forever. It runs on a daemon thread, so it does not keep the process alive either: a script or
+        ``state-studio run --headless`` exits once ``stop()`` has returned. The abandoned jobs are
+        logged and kept in ``abandoned``: ``timer-<name>``, ``schedule-<name>``,
+        ``<METHOD> <path> (route-N)`` (that request's client is answered 503).
+
+        Args:
+            timeout: seconds; None uses ``stop_timeout`` (5 s unless the script changed it).
         """
         with self._lifecycle:
             if not self._running:
                 return []
             self._running = False
+            if timeout is None:
+                timeout = self.stop_timeout
             deadline = time.monotonic() + timeout
             stuck = self.http.stop(deadline) + self.timers.stop(deadline) + self.schedules.stop(deadline)
+            self.abandoned = stuck
             if stuck:
                 log.warning(
-                    "stopped with jobs still running (threads cannot be killed; they end when they return): %s",
+                    "stopped after %.1f s; abandoned %d job(s) still running (threads cannot be killed; "
+                    "they end when they return or when the process exits): %s",
+                    timeout,
+                    len(stuck),
                     ", ".join(stuck),
                 )
             else:

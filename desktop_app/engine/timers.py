@@ -7,10 +7,11 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from desktop_app.engine.daemon_pool import DaemonPool
 from desktop_app.engine.jobs import JobEvent, JobRegistry, JobStats, job_pool, rename_thread
 
 if TYPE_CHECKING:
@@ -55,10 +56,20 @@ class Timer(JobStats):
 
     @property
     def next_run(self) -> datetime | None:
-        """When it runs next (naive local time), or None when completed, paused or not started."""
-        if self.completed or self.paused or self._due is None:
+        """When it runs next (naive local time), or None when completed, paused or its server was stopped.
+
+        Set when the timer is added, as Pode does (now + interval x (skip + 1)), so a server not yet
+        started shows it too; starting the server counts the intervals again from the start.
+        """
+        due = self._due
+        if self.completed or self.paused or due is None:
             return None
-        return _mono_to_local(self._due)
+        return _mono_to_local(due)
+
+    def _exhausted(self) -> bool:
+        """Every run its limit allows has been handed to the pool (the last may not have started yet)."""
+        with self._counters:
+            return bool(self.limit) and self.count + self.pending >= self.limit
 
     @property
     def state(self) -> str:
@@ -92,7 +103,7 @@ class Timers(JobRegistry[Timer]):
         super().__init__()
         self._server = server
         self._thread: threading.Thread | None = None
-        self._pool: ThreadPoolExecutor | None = None
+        self._pool: DaemonPool | None = None
         self._stopping = False
 
     # -- registry -------------------------------------------------------------------------------
@@ -126,8 +137,9 @@ class Timers(JobRegistry[Timer]):
         timer = Timer(name, interval, fn, limit, skip, tuple(args), on_start)
         with self._cond:
             self._register(name, timer)
+            # Pode sets NextTriggerTime in Add-PodeTimer, so next_run exists before the server starts.
+            self._arm(timer, mono(), first=True)
             if self._thread is not None:
-                self._arm(timer, mono(), first=True)
                 self._cond.notify()
         return timer
 
@@ -177,11 +189,15 @@ class Timers(JobRegistry[Timer]):
                 t.paused = False
                 if self._thread is not None:
                     t._due = mono() + t.interval
+                elif t._due is not None:  # not started yet: as if added now
+                    self._arm(t, mono(), first=True)
                 self._cond.notify()
 
     # -- running --------------------------------------------------------------------------------
 
     def _arm(self, t: Timer, now: float, *, first: bool) -> None:
+        # skip=N: the first run after (N+1) intervals. Pode adds Interval x Skip only when Skip > 1,
+        # so its Skip 1 does nothing (spec §10 item 15); here every N skips N intervals.
         t._due = now + t.interval * (t.skip + 1) if first else now + t.interval
 
     def start(self) -> None:
@@ -189,10 +205,10 @@ class Timers(JobRegistry[Timer]):
             if self._thread is not None:
                 return
             self._stopping = False
-            self._pool = job_pool(POOL_SIZE, "timer-pool")
+            self._pool = job_pool(POOL_SIZE, "timer")
             now = mono()
             for t in self._items.values():
-                if not t.completed:
+                if not t.completed and not t._exhausted():
                     self._arm(t, now, first=True)
                     if t.on_start and not t.paused:
                         t._due = now
@@ -200,6 +216,12 @@ class Timers(JobRegistry[Timer]):
             self._thread.start()
 
     def stop(self, deadline: float) -> builtins.list[str]:
+        """Stop ticking, drop runs not started, wait until ``deadline`` (``time.monotonic()``) for running ones.
+
+        Returns:
+            ``timer-<name>`` for each timer with a run still going at the deadline (never waits longer;
+            its daemon thread cannot keep the process alive).
+        """
         with self._cond:
             thread, pool = self._thread, self._pool
             if thread is None or pool is None:
@@ -207,23 +229,22 @@ class Timers(JobRegistry[Timer]):
             self._stopping = True
             self._cond.notify()
         thread.join(max(0.0, deadline - mono()))
-        futures = [(t.name, t._future) for t in self._items.values() if t._future is not None]
-        pool.shutdown(wait=False)
-        stuck = []
-        for name, fut in futures:
-            try:
-                fut.result(timeout=max(0.0, deadline - mono()))
-            except TimeoutError:
-                stuck.append(f"timer-{name}")
-            except Exception:  # the run's own error is already logged and counted
-                pass
-        if not stuck:
-            pool.shutdown(wait=True)
+        pool.shutdown(wait=False, cancel_futures=True)
+        pool.join(deadline)
         with self._cond:
+            stuck = [
+                f"timer-{t.name}"
+                for t in self._items.values()
+                if t._future is not None and not t._future.done()
+            ]
             self._thread = self._pool = None
-            for t in self._items.values():
+            jobs = builtins.list(self._items.values())
+            for t in jobs:
                 t._due = None
-                t._future = None if t._future is None or t._future.done() else t._future
+                if t._future is not None and t._future.done():
+                    t._future = None
+        for t in jobs:  # outside the condition: a log handler may call back into the engine
+            t.failure_log.flush()
         return stuck
 
     def _loop(self) -> None:
@@ -251,14 +272,21 @@ class Timers(JobRegistry[Timer]):
         if t._future is not None and not t._future.done():
             t.overruns += 1
             return
-        t.count += 1
-        if t.limit and t.count >= t.limit:
-            t.completed = True
+        # Counted as pending now; count, running and completed change when a thread starts the run.
+        dispatched = t.dispatched()
+        last = bool(t.limit) and dispatched >= t.limit
+        if last:
             t._due = None
         assert self._pool is not None
-        t._future = self._pool.submit(self._run, t, t.fn, t.args)
+        t._future = future = self._pool.submit(self._run, t, t.fn, t.args, last)
+        future.add_done_callback(lambda f: t.dropped() if f.cancelled() else None)
 
-    def _run(self, t: Timer, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    def _run(self, t: Timer, fn: Callable[..., Any], args: tuple[Any, ...], last: bool) -> None:
         rename_thread(f"timer-{t.name}")
         t.last_run = datetime.now()
-        t.guarded_call(fn, JobEvent(self._server, t.name, t), args)
+        t.begin_run()
+        if last:
+            t.completed = True
+        t.guarded_call(fn, JobEvent(self._server, t.name, t), args, started=True)
+        if last:
+            t.failure_log.flush()

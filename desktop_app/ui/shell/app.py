@@ -13,6 +13,8 @@ APP_ID = "io.github.sharedstatestudio.StateStudio"
 ORG_NAME = "Shared State Studio"
 APP_NAME = "state-studio"
 SELF_TEST_TIMEOUT = 20.0
+CLOSE_JOINS = 10.0
+"""Seconds closing may spend past the server's stop timeout joining the bridge's threads (2 x its JOIN_TIMEOUT)."""
 
 log = logging.getLogger("desktop_app.ui.shell.app")
 
@@ -47,9 +49,10 @@ def run_gui(script: str | None = None, self_test: bool = False) -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s"
     )
     import qasync
-    from PySide6.QtCore import QTimer
+    from PySide6.QtCore import QEvent, QObject, QTimer
     from PySide6.QtWidgets import QApplication
 
+    from desktop_app.engine.process_exit import EXIT_GRACE, exit_deadline, exit_now
     from desktop_app.ui.shell.main_window import MainWindow
 
     if script is not None and not Path(script).is_file():
@@ -65,10 +68,35 @@ def run_gui(script: str | None = None, self_test: bool = False) -> int:
     app.aboutToQuit.connect(quit_event.set)
     result = {"code": 0}
 
-    # SIGTERM / SIGINT from outside close the window like Ctrl+Q. Qt sleeps in C, so a light timer
-    # lets Python run its signal handlers.
+    # However the window closes, the process ends: closing stops the server (jobs get its stop
+    # timeout, then are abandoned on their daemon threads); if anything still holds the process
+    # after that, exit_deadline ends it.
+    closing: list[str] = []
+
+    def arm_exit(why: str) -> None:
+        if not closing:
+            closing.append(why)
+            stop_timeout = window.server.stop_timeout if window.server is not None else 5.0
+            exit_deadline(stop_timeout + CLOSE_JOINS + EXIT_GRACE, 1, why)
+
+    class CloseWatch(QObject):
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.Close:
+                arm_exit("the window closed")
+            return False
+
+    close_watch = CloseWatch()
+    window.installEventFilter(close_watch)
+
+    # SIGTERM / SIGINT from outside close the window like Ctrl+Q; a second one exits at once. Qt
+    # sleeps in C, so a light timer lets Python run its signal handlers.
     def on_signal(signum: int, _frame: object) -> None:
-        log.info("%s received, closing", signal.Signals(signum).name)
+        name = signal.Signals(signum).name
+        if closing:
+            log.warning("%s received again: exiting now without waiting for running jobs", name)
+            exit_now(128 + signum)
+        arm_exit(name)  # first: the next signal may interrupt this handler
+        log.info("%s received, closing (send it again to exit at once)", name)
         QTimer.singleShot(0, window.close)
 
     signal.signal(signal.SIGTERM, on_signal)

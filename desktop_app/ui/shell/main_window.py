@@ -282,8 +282,8 @@ class MainWindow(StateFileFlows, QMainWindow):
             if stuck:
                 self.notify("warning",
                     "Jobs still running",
-                    "These jobs did not return within 5 s and are still running "
-                    f"(threads cannot be killed):\n\n{', '.join(stuck)}",
+                    f"These jobs did not return within {self.server.stop_timeout:g} s and are still "
+                    f"running (threads cannot be killed):\n\n{', '.join(stuck)}",
                 )
             else:
                 self.statusBar().showMessage("Server stopped", 3000)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import urllib.error
 import urllib.request
@@ -66,6 +67,19 @@ def test_formatting() -> None:
     assert format_countdown(None, now) == "—"
     assert format_seconds(7260) == "2 h 1 min"
     assert format_duration(0.0032) == "3.2 ms" and format_duration(None) == "—"
+
+
+def test_next_run_shows_before_the_server_starts(server: Server, dock: JobsDock) -> None:
+    # Pode sets a timer's next run when it is added; the table shows it for a server not started yet.
+    t = server.add_timer("later", 10, lambda e: None, skip=2)
+    assert not server.running
+    dock.set_server(server)
+    assert re.fullmatch(r"in (29|30) s", _cell(dock, "later", COL_NEXT))
+    row = dock.jobs_model.find("later")
+    tip = dock.jobs_model.index(row, COL_NEXT).data(Qt.ItemDataRole.ToolTipRole)
+    assert t.next_run is not None and tip in {
+        f"{t.next_run + timedelta(seconds=d):%Y-%m-%d %H:%M:%S}" for d in (-1, 0)
+    }
 
 
 def test_table_shows_live_jobs_and_models_pass_the_tester(
