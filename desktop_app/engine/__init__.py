@@ -23,5 +23,5 @@ def __getattr__(name: str) -> Any:
     if name == "cron":
         import importlib
 
-        return importlib.import_module("desktop_app.engine.cron")
+        return importlib.import_module("desktop_app.engine.jobs.cron")
     raise AttributeError(name)

@@ -15,11 +15,13 @@ from types import TracebackType
 from typing import Any
 
 from desktop_app.engine.errors import ScriptError
+from desktop_app.engine.http.endpoint import Endpoint
+from desktop_app.engine.http.listener import Http
+from desktop_app.engine.http.route import Route
+from desktop_app.engine.jobs.schedules import Schedule, Schedules
+from desktop_app.engine.jobs.timers import Timer, Timers
 from desktop_app.engine.locks import Lockable, Lockables, LockGuard
-from desktop_app.engine.routes import Endpoint, Http, Route
-from desktop_app.engine.schedules import Schedule, Schedules
 from desktop_app.engine.state import SharedState
-from desktop_app.engine.timers import Timer, Timers
 
 log = logging.getLogger("desktop_app.engine.server")
 

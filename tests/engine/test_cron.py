@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from desktop_app.engine import cron
-from desktop_app.engine.cron import CronExpression, CronSyntaxError
+from desktop_app.engine.jobs.cron import CronExpression, CronSyntaxError
 
 BOUNDS = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 6))
 MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")

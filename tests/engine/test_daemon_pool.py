@@ -8,7 +8,7 @@ from concurrent.futures import CancelledError
 
 import pytest
 
-from desktop_app.engine.daemon_pool import DaemonPool
+from desktop_app.engine.jobs.daemon_pool import DaemonPool
 from tests.waiting import wait_until
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from desktop_app.engine.failure_log import FailureLog
+from desktop_app.engine.jobs.failure_log import FailureLog
 from desktop_app.engine.server import Server
 from tests.waiting import wait_until
 
@@ -107,9 +107,9 @@ def test_a_timer_failing_on_every_run_logs_one_traceback_and_summaries(caplog: p
     t = server.add_timer("tick", 0.001, tick, limit=runs)
     t.failure_log.clock = clock
     assert t.failure_log.interval == 60.0  # the default; the fake clock makes it pass
-    with caplog.at_level(logging.ERROR, logger="desktop_app.engine.jobs"), server:
+    with caplog.at_level(logging.ERROR, logger="desktop_app.engine.jobs.job"), server:
         assert wait_until(lambda: t.completed and t.running == 0, timeout=60)
-    records = [r for r in caplog.records if r.name == "desktop_app.engine.jobs"]
+    records = [r for r in caplog.records if r.name == "desktop_app.engine.jobs.job"]
     full = [r for r in records if r.exc_info]
     assert len(full) == 1 and "ValueError: bad 1" in full[0].getMessage()
     counts = _summarised(records)

@@ -8,11 +8,14 @@ import sys
 
 import desktop_app.engine
 
-ENGINE_MODULES = sorted(m.name for m in pkgutil.iter_modules(desktop_app.engine.__path__))
+ENGINE_MODULES = sorted(
+    m.name.removeprefix("desktop_app.engine.")
+    for m in pkgutil.walk_packages(desktop_app.engine.__path__, "desktop_app.engine.")
+)
 
 
 def test_engine_modules_found() -> None:
-    assert {"state", "locks", "persistence", "server", "timers", "schedules", "routes", "cron"} <= set(
+    assert {"state", "locks", "persistence", "server", "jobs.timers", "jobs.schedules", "http.listener", "jobs.cron"} <= set(
         ENGINE_MODULES
     )
 

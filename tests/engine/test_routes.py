@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from desktop_app.engine.routes import BadRequest, Endpoint, Request, Response
+from desktop_app.engine.http.endpoint import Endpoint
+from desktop_app.engine.http.messages import BadRequest, Request, Response
 from desktop_app.engine.server import Server
 from tests.waiting import wait_until
 
@@ -236,10 +237,10 @@ def test_body_over_the_limit_answers_413(server: Server) -> None:
 def test_requests_are_logged(server: Server, caplog: pytest.LogCaptureFixture) -> None:
     server.add_route("GET", "/", lambda e: "ok")
     port = serve(server)
-    with caplog.at_level(logging.DEBUG, logger="desktop_app.engine.routes"):
+    with caplog.at_level(logging.DEBUG, logger="desktop_app.engine.http"):
         call(port, "GET", "/")
         call(port, "GET", "/nope")
-    messages = [r.getMessage() for r in caplog.records if r.name == "desktop_app.engine.routes"]
+    messages = [r.getMessage() for r in caplog.records if r.name == "desktop_app.engine.http"]
     assert any(re.match(r"GET / -> 200 \(\d+\.\d ms\)", m) for m in messages)
     assert any(m.startswith("GET /nope -> 404") for m in messages)
 
@@ -322,7 +323,7 @@ def test_non_loopback_bind_logs_a_warning(caplog: pytest.LogCaptureFixture) -> N
     srv = Server()
     ep = srv.add_endpoint("0.0.0.0", 0)
     srv.add_route("GET", "/", lambda e: "ok")
-    with caplog.at_level(logging.WARNING, logger="desktop_app.engine.routes"):
+    with caplog.at_level(logging.WARNING, logger="desktop_app.engine.http"):
         srv.start()
     try:
         warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
@@ -334,7 +335,7 @@ def test_non_loopback_bind_logs_a_warning(caplog: pytest.LogCaptureFixture) -> N
 
 
 def test_loopback_bind_does_not_warn(server: Server, caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="desktop_app.engine.routes"):
+    with caplog.at_level(logging.WARNING, logger="desktop_app.engine.http"):
         serve(server)
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from desktop_app.engine import timers
+from desktop_app.engine.jobs import timers
 from desktop_app.engine.server import Server
 from tests.waiting import wait_until as _wait
 
@@ -273,7 +273,7 @@ def test_r4_failing_timer_does_not_disturb_others() -> None:
         with e.lockable:
             e.state.set("n", e.state.get("n") + 1)
 
-    logging.getLogger("desktop_app.engine.jobs").disabled = True
+    logging.getLogger("desktop_app.engine.jobs.job").disabled = True
     try:
         bad = server.add_timer("bad", 0.001, boom, limit=10_000)
         good = server.add_timer("good", 0.01, count)
@@ -281,7 +281,7 @@ def test_r4_failing_timer_does_not_disturb_others() -> None:
             assert _wait(lambda: bad.completed and bad.running == 0, timeout=60)
             assert _wait(lambda: good.count >= 5)
     finally:
-        logging.getLogger("desktop_app.engine.jobs").disabled = False
+        logging.getLogger("desktop_app.engine.jobs.job").disabled = False
     assert bad.count == 10_000 and bad.errors == 10_000
     assert good.errors == 0 and server.state.get("n") >= 5
 

@@ -17,7 +17,7 @@ from desktop_app.ui.locks.slow_waits_panel import SlowWaitsPanel
 from desktop_app.ui.locks.stack_frames import fold_stack, frame_file, library_kind
 
 ENGINE_FRAME = (
-    '  File "/opt/app/desktop_app/engine/jobs.py", line 85, in guarded_call\n    result = fn(e, *args)\n'
+    '  File "/opt/app/desktop_app/engine/jobs/job.py", line 85, in guarded_call\n    result = fn(e, *args)\n'
 )
 USER_FRAME = '  File "/home/ann/shop/server.py", line 27, in place_order\n    with e.server.lock("orders"):\n'
 LOCK_FRAME = (

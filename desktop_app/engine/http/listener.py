@@ -1,278 +1,38 @@
-"""HTTP endpoints and routes (Pode's Add-PodeEndpoint / Add-PodeRoute): aiohttp on one engine-owned thread."""
+"""The HTTP listener: aiohttp on one engine-owned thread, requests dispatched to the route pool."""
 
 from __future__ import annotations
 
 import asyncio
-import errno
 import functools
-import ipaddress
 import logging
 import threading
 import time
-from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import orjson
 from aiohttp import web
-from multidict import CIMultiDictProxy
 
-from desktop_app.engine.daemon_pool import DaemonPool
-from desktop_app.engine.jobs import JobEvent, JobStats
+from desktop_app.engine.http.endpoint import Endpoint, _host_port, _listen_error, is_loopback
+from desktop_app.engine.http.messages import (
+    _JSON,
+    MAX_BODY,
+    BadRequest,
+    Request,
+    Response,
+    error_response,
+    to_response,
+)
+from desktop_app.engine.http.route import Route
+from desktop_app.engine.jobs.daemon_pool import DaemonPool
+from desktop_app.engine.jobs.job import JobEvent, JobHost
 
-if TYPE_CHECKING:
-    from desktop_app.engine.server import Server
-
-log = logging.getLogger("desktop_app.engine.routes")
-
-MAX_BODY = 16 * 1024 * 1024
-"""Largest request body read (bytes); a bigger one answers 413 without reaching the handler."""
+log = logging.getLogger("desktop_app.engine.http")
 
 READY_TIMEOUT = 5.0
 """How long ``start()`` waits for the endpoints to be bound (or to fail)."""
-
-LATENCY_KEEP = 1024
-"""Recent request durations each route keeps for its p50 / p99."""
-
 _CANCEL_GRACE = 0.25  # per connection, after the deadline: aiohttp then cancels what is left
 _JOIN_GRACE = 2.0  # the "http" thread needs a moment past the deadline to cancel and close its loop
-_JSON = "application/json"
-_TEXT = "text/plain; charset=utf-8"
-_BYTES = "application/octet-stream"
-
-
-class BadRequest(ValueError):
-    """The request cannot be served as sent; the dispatcher answers 400 with ``{"error": message}``.
-
-    ``e.request.json()`` raises it for a malformed body; handlers may raise it too.
-    """
-
-    status = 400
-
-
-# -- requests and responses ------------------------------------------------------------------------
-
-
-class Request:
-    """What a route handler sees as ``e.request``: plain data, read fully before the handler runs.
-
-    Attributes:
-        method: upper-case HTTP method.
-        path: the URL path, percent-decoded ("/items/a b").
-        query: query parameters; a repeated name keeps its last value.
-        headers: a read-only, case-insensitive multidict: ``headers["content-type"]``,
-            ``headers.get("X-Tag")``, ``headers.getall("X-Tag")`` for repeated headers.
-        body: the raw body (b"" when there is none).
-        remote: the client's address, when known.
-    """
-
-    __slots__ = ("body", "headers", "method", "path", "query", "remote")
-
-    def __init__(
-        self,
-        method: str,
-        path: str,
-        query: dict[str, str],
-        headers: CIMultiDictProxy[str],
-        body: bytes = b"",
-        remote: str | None = None,
-    ) -> None:
-        self.method = method
-        self.path = path
-        self.query = query
-        self.headers = headers
-        self.body = body
-        self.remote = remote
-
-    def text(self) -> str:
-        """The body decoded as UTF-8 (undecodable bytes become U+FFFD)."""
-        return self.body.decode("utf-8", errors="replace")
-
-    def json(self) -> Any:
-        """The body parsed as JSON.
-
-        Raises:
-            BadRequest: the body is empty or not valid JSON; the route then answers 400 on its own.
-        """
-        try:
-            return orjson.loads(self.body)
-        except orjson.JSONDecodeError as err:
-            raise BadRequest(f"malformed JSON body: {err}") from None
-
-    def __repr__(self) -> str:
-        return f"<Request {self.method} {self.path} {len(self.body)} bytes>"
-
-
-@dataclass(frozen=True, slots=True)
-class Response:
-    """A complete HTTP answer. Handlers usually build one with ``e.json(...)`` or ``e.text(...)``.
-
-    Example:
-        >>> def create(e):
-        ...     item = e.request.json()
-        ...     return e.json({"id": 7, **item}, status=201)
-    """
-
-    status: int = 200
-    body: bytes = b""
-    content_type: str | None = None
-    headers: Mapping[str, str] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.status, int) or not 100 <= self.status <= 599:
-            raise ValueError(f"HTTP status must be an int from 100 to 599, got {self.status!r}")
-
-    @classmethod
-    def json(cls, value: Any, status: int = 200) -> Response:
-        """``value`` serialised with orjson, as application/json.
-
-        Raises:
-            TypeError: orjson cannot serialise ``value``; the message names the type.
-        """
-        try:
-            body = orjson.dumps(value)
-        except TypeError as err:
-            raise TypeError(f"cannot send the response as JSON: {err}") from None
-        return cls(status, body, _JSON)
-
-    @classmethod
-    def text(cls, text: str, status: int = 200) -> Response:
-        """``text`` as text/plain, UTF-8."""
-        return cls(status, str(text).encode("utf-8"), _TEXT)
-
-
-def to_response(value: Any) -> Response:
-    """What a handler's return value is sent as.
-
-    A Response as it is; None -> 204; str -> text/plain; bytes-like -> application/octet-stream;
-    anything else (dict, list, tuple, numbers, bools...) -> JSON.
-
-    Raises:
-        TypeError: the value cannot be serialised as JSON.
-    """
-    if isinstance(value, Response):
-        return value
-    if value is None:
-        return Response(204)
-    if isinstance(value, str):
-        return Response.text(value)
-    if isinstance(value, bytes | bytearray | memoryview):
-        return Response(200, bytes(value), _BYTES)
-    return Response.json(value)
-
-
-def _error(status: int, message: str, **extra: str) -> Response:
-    return Response(status, orjson.dumps({"error": message, **extra}), _JSON)
-
-
-# -- routes and endpoints -------------------------------------------------------------------------
-
-
-class Route(JobStats):
-    """One ``METHOD /path`` handler and its figures for the jobs panel.
-
-    ``count`` is the number of requests it answered, ``errors`` those whose handler raised (or returned
-    something that cannot be sent); ``p50`` / ``p99`` are over the last ``LATENCY_KEEP`` requests, in
-    seconds, from the request reaching the server to the answer being ready.
-    """
-
-    kind = "Route"
-
-    def __init__(self, method: str, path: str, fn: Callable[..., Any]) -> None:
-        super().__init__(f"{method} {path}")
-        self.method = method
-        self.path = path
-        self.fn = fn
-        self.last_status: int | None = None
-        # Written only on the "http" thread; read from anywhere (copying a deque is atomic).
-        self._latencies: deque[float] = deque(maxlen=LATENCY_KEEP)
-
-    @property
-    def requests(self) -> int:
-        """Requests answered (the same as ``count``)."""
-        return self.count
-
-    def _percentile(self, q: float) -> float:
-        recent = sorted(self._latencies)
-        if not recent:
-            return 0.0
-        return recent[min(len(recent) - 1, int(q * len(recent)))]
-
-    @property
-    def p50(self) -> float:
-        """Median latency in seconds over recent requests (0.0 before the first, as lock figures)."""
-        return self._percentile(0.50)
-
-    @property
-    def p99(self) -> float:
-        """99th-percentile latency in seconds over recent requests (0.0 before the first)."""
-        return self._percentile(0.99)
-
-    def __repr__(self) -> str:
-        return f"<Route {self.name} count={self.count} errors={self.errors}>"
-
-
-def is_loopback(address: str) -> bool:
-    """True for 127.x.x.x, ::1 and "localhost": addresses no other machine can reach."""
-    if address.casefold() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(address.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def _host_port(address: str, port: int) -> str:
-    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
-
-
-def _listen_error(address: str, port: int, err: OSError) -> str:
-    where = _host_port(address, port)
-    if err.errno == errno.EADDRINUSE:
-        why = (
-            "address already in use (another program listens there; pick another port, or 0 for any free one)"
-        )
-    elif err.errno == errno.EACCES:
-        why = "permission denied (ports below 1024 need privileges; pick a port above 1023)"
-    elif err.errno == errno.EADDRNOTAVAIL:
-        why = "address not available (no network interface of this machine has it)"
-    else:
-        why = (err.strerror or str(err)).lower()
-    return f"cannot listen on {where}: {why}"
-
-
-class Endpoint:
-    """An address and port routes are served on (Pode's Add-PodeEndpoint).
-
-    Attributes:
-        address: the address to bind, as given.
-        requested_port: the port asked for (0 = any free port, chosen again at each start).
-        port: the port it listens on once started (the requested one before).
-        started: True while it is listening.
-        error: why it could not listen (e.g. "cannot listen on 127.0.0.1:8080: address already in
-            use ..."), or None.
-    """
-
-    def __init__(self, address: str, port: int) -> None:
-        self.address = address
-        self.requested_port = port
-        self.port = port
-        self.started = False
-        self.error: str | None = None
-
-    @property
-    def url(self) -> str:
-        """``http://address:port/`` (the bound port once started)."""
-        return f"http://{_host_port(self.address, self.port)}/"
-
-    def __repr__(self) -> str:
-        status = "listening" if self.started else (f"failed: {self.error}" if self.error else "stopped")
-        return f"<Endpoint {self.url} {status}>"
-
-
-# -- the server ---------------------------------------------------------------------------------
-
 
 class _Run:
     """Everything one start() creates and the matching stop() tears down."""
@@ -311,7 +71,7 @@ class Http:
         >>> http.start(); print(ep.url); http.stop(time.monotonic() + 5)  # doctest: +SKIP
     """
 
-    def __init__(self, server: Server, threads: int) -> None:
+    def __init__(self, server: JobHost, threads: int) -> None:
         self._server = server
         self.threads = threads
         self.endpoints: list[Endpoint] = []
@@ -620,7 +380,7 @@ class Http:
         method = request.method.upper()
         methods = self._routes.get(request.path)
         if methods is None:
-            return _error(404, "not found", path=request.path), None
+            return error_response(404, "not found", path=request.path), None
         route = methods.get(method)
         if route is None and method == "HEAD":
             route = methods.get("GET")
@@ -647,7 +407,7 @@ class Http:
                         return _too_large(route), route
                     chunks.append(chunk)
             except Exception as err:  # the client went away or sent a broken body
-                return _error(400, f"cannot read the request body: {err}", route=route.name), route
+                return error_response(400, f"cannot read the request body: {err}", route=route.name), route
             body = b"".join(chunks)
         peer = Request(
             method, request.path, dict(request.query.items()), request.headers, body, request.remote
@@ -656,7 +416,7 @@ class Http:
         try:
             pending = run.loop.run_in_executor(run.pool, self._call, run, route, peer)
         except RuntimeError:  # the pool is shut down: the server is stopping
-            return _error(503, "the server is stopping", route=route.name), route
+            return error_response(503, "the server is stopping", route=route.name), route
         run.waiting.add(pending)
         try:
             return await pending, route
@@ -664,7 +424,7 @@ class Http:
             task = asyncio.current_task()
             if run.abandoned and (task is None or not task.cancelling()):
                 # _shutdown gave up on this handler (or on its place in the queue): say so.
-                return _error(
+                return error_response(
                     503, "the server is stopping and the handler did not finish in time", route=route.name
                 ), route
             raise
@@ -683,7 +443,7 @@ class Http:
             if ok:
                 assert isinstance(value, Response)
                 return value
-            return _error(500, f"{type(value).__name__}: {value}", route=route.name)
+            return error_response(500, f"{type(value).__name__}: {value}", route=route.name)
         finally:
             with run.busy_cond:
                 del run.busy[me]
@@ -697,9 +457,9 @@ def _run_handler(e: JobEvent, fn: Callable[..., Any]) -> Response:
     try:
         value = fn(e)
     except BadRequest as err:
-        return _error(err.status, str(err), route=e.name)
+        return error_response(err.status, str(err), route=e.name)
     return to_response(value)
 
 
 def _too_large(route: Route) -> Response:
-    return _error(413, f"request body larger than {MAX_BODY // (1024 * 1024)} MB", route=route.name)
+    return error_response(413, f"request body larger than {MAX_BODY // (1024 * 1024)} MB", route=route.name)

@@ -9,17 +9,14 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from desktop_app.engine.cron import CronExpression, parse
-from desktop_app.engine.cron import next_trigger as cron_next_trigger
-from desktop_app.engine.daemon_pool import DaemonPool
-from desktop_app.engine.jobs import JobEvent, JobRegistry, JobStats, job_pool, rename_thread
+from desktop_app.engine.jobs.cron import CronExpression, parse
+from desktop_app.engine.jobs.cron import next_trigger as cron_next_trigger
+from desktop_app.engine.jobs.daemon_pool import DaemonPool
+from desktop_app.engine.jobs.job import JobEvent, JobHost, JobRegistry, JobStats, job_pool, rename_thread
 
-if TYPE_CHECKING:
-    from desktop_app.engine.server import Server
-
-log = logging.getLogger("desktop_app.engine.schedules")
+log = logging.getLogger("desktop_app.engine.jobs.schedules")
 
 DEFAULT_MAX_CONCURRENCY = 10
 mono = time.monotonic
@@ -142,7 +139,7 @@ class Schedules(JobRegistry[Schedule]):
 
     kind = "Schedule"
 
-    def __init__(self, server: Server) -> None:
+    def __init__(self, server: JobHost) -> None:
         super().__init__()
         self._server = server
         self._thread: threading.Thread | None = None

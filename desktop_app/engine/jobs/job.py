@@ -9,26 +9,36 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
-from desktop_app.engine.daemon_pool import DaemonPool
-from desktop_app.engine.failure_log import FailureLog
+from desktop_app.engine.http.messages import Response
+from desktop_app.engine.jobs.daemon_pool import DaemonPool
+from desktop_app.engine.jobs.failure_log import FailureLog
 
 if TYPE_CHECKING:
     from desktop_app.engine.locks import Lockable
-    from desktop_app.engine.server import Server
     from desktop_app.engine.state import SharedState
 
-log = logging.getLogger("desktop_app.engine.jobs")
+log = logging.getLogger("desktop_app.engine.jobs.job")
 
 J = TypeVar("J", bound="JobStats")
+
+
+class JobHost(Protocol):
+    """What jobs need of the server that runs them (``Server`` is one); keeps jobs free of ``server.py``."""
+
+    @property
+    def state(self) -> SharedState: ...
+
+    @property
+    def lockable(self) -> Lockable: ...
 
 
 @dataclass
 class JobEvent:
     """The ``e`` every job gets: Pode's $TimerEvent / $ScheduleEvent / $WebEvent."""
 
-    server: Server
+    server: JobHost
     name: str
     sender: Any
     timestamp: datetime = field(default_factory=datetime.now)
@@ -44,14 +54,10 @@ class JobEvent:
 
     def json(self, value: Any, status: int = 200) -> Any:
         """A JSON response (routes)."""
-        from desktop_app.engine.routes import Response
-
         return Response.json(value, status)
 
     def text(self, text: str, status: int = 200) -> Any:
         """A text/plain response (routes)."""
-        from desktop_app.engine.routes import Response
-
         return Response.text(text, status)
 
 

@@ -9,15 +9,12 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from desktop_app.engine.daemon_pool import DaemonPool
-from desktop_app.engine.jobs import JobEvent, JobRegistry, JobStats, job_pool, rename_thread
+from desktop_app.engine.jobs.daemon_pool import DaemonPool
+from desktop_app.engine.jobs.job import JobEvent, JobHost, JobRegistry, JobStats, job_pool, rename_thread
 
-if TYPE_CHECKING:
-    from desktop_app.engine.server import Server
-
-log = logging.getLogger("desktop_app.engine.timers")
+log = logging.getLogger("desktop_app.engine.jobs.timers")
 
 POOL_SIZE = 4
 mono = time.monotonic
@@ -99,7 +96,7 @@ class Timers(JobRegistry[Timer]):
 
     kind = "Timer"
 
-    def __init__(self, server: Server) -> None:
+    def __init__(self, server: JobHost) -> None:
         super().__init__()
         self._server = server
         self._thread: threading.Thread | None = None
