@@ -231,18 +231,6 @@ def strict_equal(a: Any, b: Any) -> bool:
         return False
 
 
-def same_value(a: Any, b: Any) -> bool:
-    """Equality that sees type changes at the top (1 vs 1.0 vs True) and treats a NaN as equal to itself."""
-    if a is b:
-        return True
-    if type(a) is not type(b):
-        return False
-    try:
-        return bool(a == b)
-    except Exception:
-        return False
-
-
 def placeholder(value: Any) -> Pending:
     """What the GUI shows for a container whose copy waits for the lock (type and length are lock-free)."""
     try:

@@ -368,8 +368,8 @@ class FeedReader(InPlaceRescan):
                     batch.append(info)
             for snap in self._snapshot_all(server, batch, placeholders=False):
                 old = self._shadow.get(snap.key)
-                if old is not None and old == snap:
-                    continue  # the same version and an equal copy: nothing to show
+                if old is not None and old.same_as(snap):
+                    continue  # the same version and a strictly equal copy: nothing to show
                 self._publish(snap)
             if clock() < self._retry_lock_at:
                 break  # the lock is busy: what is left waits for the next frame

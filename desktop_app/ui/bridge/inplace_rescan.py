@@ -6,7 +6,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from desktop_app.ui.bridge.bridge_limits import FRAME, LOCK_BUDGET, LOCK_HOLD, LOCK_TRY, clock
-from desktop_app.ui.bridge.entry_snapshot import EntrySnapshot, Pending, TooBig, fold, freeze, same_value
+from desktop_app.ui.bridge.entry_snapshot import EntrySnapshot, Pending, TooBig, fold, freeze, strict_equal
 
 if TYPE_CHECKING:
     from desktop_app.engine.server import Server
@@ -50,6 +50,7 @@ class InPlaceRescan:
         lockable = server.lockable
         start = clock()
         big: list[str] = []
+        copies: list[tuple[EntrySnapshot, Any]] = []
         if not lockable.acquire(True, LOCK_TRY):
             self._retry_lock_at = clock() + FRAME
             self._credit -= clock() - start
@@ -62,12 +63,15 @@ class InPlaceRescan:
                 if key in self._big:
                     big.append(key)
                     continue
-                self._rescan_one(state, key, [LOCK_BUDGET])
+                self._rescan_copy(state, key, [LOCK_BUDGET], copies)
         finally:
             lockable.release()
         for key in big[:1]:
-            # A huge value is compared outside the lock, one per turn; the bucket pays for it.
-            self._rescan_one(state, key, None)
+            # A huge value is copied outside the lock (level by level), one per turn; the bucket pays for it.
+            self._rescan_copy(state, key, None, copies)
+        # Compared after the release: strict_equal walks in Python, and only the copy needs the lock.
+        for snap, value in copies:
+            self._publish_if_changed(snap, value)
         self._credit -= clock() - start
 
     def _rescan_candidates(self, now: float) -> list[str]:
@@ -85,7 +89,9 @@ class InPlaceRescan:
         self._rescan_pos = end
         return picked
 
-    def _rescan_one(self, state: Any, key: str, budget: list[int] | None) -> None:
+    def _rescan_copy(
+        self, state: Any, key: str, budget: list[int] | None, copies: list[tuple[EntrySnapshot, Any]]
+    ) -> None:
         snap = self._shadow.get(key)
         if snap is None or key in self._dirty:
             return
@@ -95,11 +101,12 @@ class InPlaceRescan:
                 self._dirty[key] = snap.name  # the feed will bring it; make sure it is looked at
             return
         try:
-            value = freeze(info.value, budget)
+            copies.append((snap, freeze(info.value, budget)))
         except TooBig:
             self._big.add(key)
-            return
-        if type(snap.value) is Pending or not same_value(value, snap.value):
+
+    def _publish_if_changed(self, snap: EntrySnapshot, value: Any) -> None:
+        if type(snap.value) is Pending or not strict_equal(value, snap.value):
             changed = type(snap.value) is not Pending
             self._publish(
                 snap._replace(
