@@ -35,10 +35,10 @@ def fetch_all(model: StateModel, index: QModelIndex) -> None:
         model.fetch(index)
 
 
-def rows(model: StateModel, parent: QModelIndex) -> list[tuple[str, str, str]]:
+def rows(model: StateModel, parent: QModelIndex) -> list[tuple[str, ...]]:
     """(Name, Value, Type) as the tree shows them, in row order."""
     return [
-        tuple(model.data(model.index(r, c, parent)) for c in (NAME, VALUE, TYPE))  # type: ignore[misc]
+        tuple(model.data(model.index(r, c, parent)) for c in (NAME, VALUE, TYPE))
         for r in range(model.rowCount(parent))
     ]
 
@@ -67,7 +67,7 @@ def record_changes(model: StateModel) -> list[tuple[int, int, Any]]:
     ],
 )
 def test_a_type_change_python_calls_equal_updates_the_rows(
-    model: StateModel, old: Any, new: Any, child_rows: list[tuple[str, str, str]], parent_text: str
+    model: StateModel, old: Any, new: Any, child_rows: list[tuple[str, ...]], parent_text: str
 ) -> None:
     model.reset_entries([snap("h", old)])
     h = model.index(0, 0)
