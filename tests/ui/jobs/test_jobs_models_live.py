@@ -1,4 +1,5 @@
-"""The Jobs dock's tables pass Qt's model checker while jobs and routes come and go and write the state."""
+"""The Jobs dock's tables pass Qt's model checker while jobs and routes come and go and write the state;
+``find()`` finds routes as it finds jobs, whatever the case."""
 
 from __future__ import annotations
 
@@ -30,6 +31,22 @@ def dock(qtbot: Any) -> Iterator[JobsDock]:
     d.show()
     yield d
     d.set_server(None)
+
+
+def test_find_matches_a_route_row_whatever_the_case(qtbot: Any, server: Server, dock: JobsDock) -> None:
+    server.add_route("GET", "/Items", lambda e: None)
+    server.add_route("post", "/items", lambda e: None)
+    server.add_timer("Tick", 60, lambda e: None)
+    dock.set_server(server)
+    dock.sample()
+    routes = dock.routes_model
+    rows = {r.key: i for i, r in enumerate(routes.rows())}
+    assert len(rows) == 2
+    get, post = (next(i for k, i in rows.items() if k[1].startswith(m)) for m in ("GET", "POST"))
+    assert routes.find("GET /Items") == get and routes.find("get /items") == get
+    assert routes.find("POST /items") == post and routes.find("Post /ITEMS") == post
+    assert routes.find("DELETE /items") == -1
+    assert dock.jobs_model.find("tick") == 0 and dock.jobs_model.find("TICK") == 0
 
 
 def churn(server: Server, rounds: int) -> None:
