@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 import decimal
 import fractions
+import math
 import uuid
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -71,6 +72,17 @@ class EntrySnapshot(NamedTuple):
     @property
     def key(self) -> str:
         return fold(self.name)
+
+    def same_as(self, other: EntrySnapshot) -> bool:
+        """Nothing to show between the two: same version, name, scope, time, thread, and strictly equal values."""
+        return (
+            self.version == other.version
+            and self.name == other.name
+            and self.scope == other.scope
+            and self.time == other.time
+            and self.thread == other.thread
+            and strict_equal(self.value, other.value)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,15 +171,63 @@ def _bounded_repr(value: Any, limit: int = 500) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def same_value(a: Any, b: Any) -> bool:
-    """Equality that sees type changes at the top (1 vs 1.0 vs True) and treats a NaN as equal to itself."""
+_PLAIN: frozenset[type] = frozenset({str, int, bool, type(None), bytes})
+"""Types whose ``==`` is already strict (same type assumed): equal values show alike."""
+_MISSING: Any = object()
+
+
+def strict_equal(a: Any, b: Any) -> bool:
+    """True when ``a`` and ``b`` are the same data and would show alike: the one "unchanged" test of the GUI.
+
+    Stricter than ``==`` all the way down: ``1``, ``1.0`` and ``True`` differ (also as dict values, list
+    items, set members and dict keys), a tuple is not a list, dicts must have their keys in the same order,
+    and ``0.0`` is not ``-0.0``. A NaN equals a NaN (a value read back unchanged is not a change; as a set
+    member only itself). Other scalars (Decimal, datetime, Opaque, ...) must be equal and have the same
+    repr (``Decimal("1.0")`` is not ``Decimal("1.00")``).
+
+    Example:
+        >>> {"x": 1} == {"x": True}, strict_equal({"x": 1}, {"x": True})
+        (True, False)
+    """
     if a is b:
         return True
-    if type(a) is not type(b):
+    t = type(a)
+    if t is not type(b):
         return False
-    try:
+    if t in _PLAIN:
         return bool(a == b)
-    except Exception:
+    if t is float:
+        if a == b:
+            return a != 0.0 or math.copysign(1.0, a) == math.copysign(1.0, b)
+        return a != a and b != b
+    if t is dict:
+        if len(a) != len(b):
+            return False
+        for (ka, va), (kb, vb) in zip(a.items(), b.items(), strict=True):
+            if (ka is not kb and not strict_equal(ka, kb)) or (va is not vb and not strict_equal(va, vb)):
+                return False
+        return True
+    if t is list or t is tuple:
+        if len(a) != len(b):
+            return False
+        # Two copies of one value mostly share their scalar objects (freeze shares them): an ``is`` each.
+        for x, y in zip(a, b, strict=True):
+            if x is not y and not strict_equal(x, y):
+                return False
+        return True
+    if t is frozenset or t is set:
+        if len(a) != len(b):
+            return False
+        # Python's lookup pairs each member with its ==-equal one (1 with True); strict_equal then judges it.
+        members = {m: m for m in b}
+        for x in a:
+            y = members.get(x, _MISSING)
+            if y is _MISSING or (x is not y and not strict_equal(x, y)):
+                return False
+        return True
+    try:
+        return bool(a == b) and repr(a) == repr(b)
+    except Exception:  # a broken __eq__ or __repr__: treat as changed, so the new copy is shown
         return False
 
 

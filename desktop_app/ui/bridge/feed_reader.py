@@ -10,6 +10,18 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from desktop_app.engine.state import EntryInfo
+from desktop_app.ui.bridge.bridge_limits import (
+    FIRST_SCREEN,
+    FRAME,
+    IDLE_POLL,
+    LOAD_CHUNK,
+    LOCK_BUDGET,
+    LOCK_HOLD,
+    LOCK_TRY,
+    MAX_UPSERTS,
+    STEP_TIME,
+    clock,
+)
 from desktop_app.ui.bridge.entry_snapshot import (
     IMMUTABLE_TYPES,
     EntrySnapshot,
@@ -21,36 +33,12 @@ from desktop_app.ui.bridge.entry_snapshot import (
     freeze,
     is_container,
     placeholder,
-    same_value,
 )
+from desktop_app.ui.bridge.inplace_rescan import INPLACE_THREAD as INPLACE_THREAD
+from desktop_app.ui.bridge.inplace_rescan import InPlaceRescan
 
 if TYPE_CHECKING:
     from desktop_app.engine.server import Server
-
-FRAME = 1 / 30
-"""At most this many deltas a second reach the GUI (the first change after a quiet spell passes at once)."""
-IDLE_POLL = 0.005
-"""How often an idle bridge looks at ``state.version`` (a lock-free read)."""
-LOCK_TRY = 0.004
-"""The bounded try for the global lockable; on failure the bridge retries next frame."""
-LOCK_HOLD = 0.004
-"""The longest the bridge keeps the global lockable per acquisition (it copies in slices)."""
-LOCK_BUDGET = 20_000
-"""Elements a value may have to be copied under the lock; a bigger one is copied level by level outside it."""
-RESCAN_SHARE = 0.04
-"""Share of one core the in-place rescan may use (a token bucket), under the 5 % the GUI promises."""
-STEP_TIME = 0.008
-"""Work per loop turn before the bridge lets the GIL go (so the GUI thread stays responsive)."""
-MAX_UPSERTS = 8_000
-"""Upserts per delta: bounds the GUI's work per frame while a huge state loads."""
-FIRST_SCREEN = 1_000
-"""Entries in the first picture of a (re)load: enough to paint a screen, quick to copy."""
-LOAD_CHUNK = 256
-WATCH_RECHECK = 0.25
-INPLACE_THREAD = "(in place)"
-"""The 'By' of a change the rescan found: the value was mutated without ``state.touch()``."""
-
-clock = time.perf_counter
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +60,7 @@ class Status:
     pending: int | None = None
 
 
-class FeedReader:
+class FeedReader(InPlaceRescan):
     """Turns the engine's feed into frames. Every method but ``post`` and the flags runs on the bridge thread."""
 
     def __init__(self, emit_frame: Callable[[Frame], None], emit_status: Callable[[Status], None]) -> None:
@@ -380,85 +368,11 @@ class FeedReader:
                     batch.append(info)
             for snap in self._snapshot_all(server, batch, placeholders=False):
                 old = self._shadow.get(snap.key)
-                if old is not None and old == snap:
-                    continue  # the same version and an equal copy: nothing to show
+                if old is not None and old.same_as(snap):
+                    continue  # the same version and a strictly equal copy: nothing to show
                 self._publish(snap)
             if clock() < self._retry_lock_at:
                 break  # the lock is busy: what is left waits for the next frame
-
-    # -- rescanning for in-place mutations ----------------------------------------------------------
-
-    def _rescan(self, server: Server) -> None:
-        now = clock()
-        self._credit = min(0.05, self._credit + (now - self._rescan_at) * RESCAN_SHARE)
-        self._rescan_at = now
-        if self._credit <= 0 or not self._containers or now < self._retry_lock_at:
-            return
-        keys = self._rescan_candidates(now)
-        if not keys:
-            return
-        state = server.state
-        lockable = server.lockable
-        start = clock()
-        big: list[str] = []
-        if not lockable.acquire(True, LOCK_TRY):
-            self._retry_lock_at = clock() + FRAME
-            self._credit -= clock() - start
-            return
-        try:
-            hold_until = start + min(self._credit, LOCK_HOLD)
-            for key in keys:
-                if clock() > hold_until:
-                    break
-                if key in self._big:
-                    big.append(key)
-                    continue
-                self._rescan_one(state, key, [LOCK_BUDGET])
-        finally:
-            lockable.release()
-        for key in big[:1]:
-            # A huge value is compared outside the lock, one per turn; the bucket pays for it.
-            self._rescan_one(state, key, None)
-        self._credit -= clock() - start
-
-    def _rescan_candidates(self, now: float) -> list[str]:
-        picked: list[str] = []
-        for name in self._watched:
-            key = fold(name)
-            if key in self._containers and now - self._watch_checked.get(key, 0.0) >= WATCH_RECHECK:
-                self._watch_checked[key] = now
-                picked.append(key)
-        if self._rescan_pos >= len(self._rescan_order):
-            self._rescan_order = list(self._containers)
-            self._rescan_pos = 0
-        end = self._rescan_pos + 512
-        picked.extend(self._rescan_order[self._rescan_pos : end])
-        self._rescan_pos = end
-        return picked
-
-    def _rescan_one(self, state: Any, key: str, budget: list[int] | None) -> None:
-        snap = self._shadow.get(key)
-        if snap is None or key in self._dirty:
-            return
-        info = state.entry(snap.name)
-        if info is None or info.version != snap.version:
-            if info is None or key not in self._dirty:
-                self._dirty[key] = snap.name  # the feed will bring it; make sure it is looked at
-            return
-        try:
-            value = freeze(info.value, budget)
-        except TooBig:
-            self._big.add(key)
-            return
-        if type(snap.value) is Pending or not same_value(value, snap.value):
-            changed = type(snap.value) is not Pending
-            self._publish(
-                snap._replace(
-                    value=value,
-                    time=time.time() if changed else snap.time,
-                    thread=INPLACE_THREAD if changed else snap.thread,
-                )
-            )
 
     # -- handing over -------------------------------------------------------------------------------
 

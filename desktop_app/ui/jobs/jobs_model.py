@@ -121,7 +121,7 @@ class KeyedTableModel(QAbstractTableModel):
         """Row number of the job called ``name`` (case-insensitive), or -1."""
         folded = name.casefold()
         for i, row in enumerate(self._rows):
-            if row.key[1] == folded:
+            if row.key[1].casefold() == folded:
                 return i
         return -1
 

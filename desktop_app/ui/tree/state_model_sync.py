@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QAbstractItemModel, QModelIndex
 
-from desktop_app.ui.bridge.entry_snapshot import EntrySnapshot, StateDelta, fold, same_value
-from desktop_app.ui.common.value_text import child_count
+from desktop_app.ui.bridge.entry_snapshot import EntrySnapshot, StateDelta, fold, strict_equal
+from desktop_app.ui.common.value_text import child_count, child_items
 from desktop_app.ui.tree.state_node import (
     BATCH,
     COLUMNS,
@@ -118,7 +118,7 @@ class LiveUpdates(_Model):  # type: ignore[misc,valid-type]
         old = node.value
         if old is new:
             return False
-        if same_value(old, new):
+        if strict_equal(old, new):
             self._repoint(node, new)
             return False
         node.value = new
@@ -131,8 +131,10 @@ class LiveUpdates(_Model):  # type: ignore[misc,valid-type]
         return True
 
     def _repoint(self, node: Node, new: Any) -> None:
-        # Equal values: drop the old copy without signals, so two copies are never kept.
+        # Strictly equal values (same types, same key order, so the same rows): drop the old copy without
+        # signals, so two copies are never kept, and the text cached from it with it.
         node.value = new
+        node.preview = None
         children = node.children
         if not children:
             return
@@ -144,6 +146,11 @@ class LiveUpdates(_Model):  # type: ignore[misc,valid-type]
             for child in children:
                 if isinstance(child.key, int) and child.key < len(new):
                     self._repoint(child, new[child.key])
+        else:
+            members = [v for _, v in child_items(new)]
+            for child in children:
+                if child.key < len(members):
+                    self._repoint(child, members[child.key])
 
     def _sync_children(self, node: Node, old: Any, new: Any, now: float, touched: dict[Node, bool]) -> None:
         children = node.children
@@ -172,7 +179,12 @@ class LiveUpdates(_Model):  # type: ignore[misc,valid-type]
             return
         new_keys = list(islice(new, target))
         position = {k: i for i, k in enumerate(new_keys)}
-        drop = [i for i, c in enumerate(children) if c.key not in position]
+        # A key Python calls equal but of another type (1 -> True) is another key: its row goes.
+        drop = [
+            i
+            for i, c in enumerate(children)
+            if c.key not in position or type(c.key) is not type(new_keys[position[c.key]])
+        ]
         for first, last in _runs_descending(drop):
             self._remove_children(node, index, first, last + 1)
         order = [position[c.key] for c in children]

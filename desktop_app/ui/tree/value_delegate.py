@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.engine.diff import quote_name
+from desktop_app.ui.bridge.entry_snapshot import strict_equal
 from desktop_app.ui.common.value_text import scalar_text
 from desktop_app.ui.tree.state_model import Role
 
@@ -143,8 +144,8 @@ class ValueDelegate(QStyledItemDelegate):
             if value != current:
                 self.name_committed.emit(QPersistentModelIndex(index), value)
             return
-        if type(value) is type(current) and (value == current or value is current):
-            return
+        if strict_equal(value, current):
+            return  # unchanged (0.0 -> -0.0 is a change, nan -> nan is not)
         self.value_committed.emit(QPersistentModelIndex(index), value)
 
     def refuse(self, editor: QWidget, message: str) -> None:
