@@ -13,14 +13,14 @@ import stat
 import sys
 import uuid
 from collections import deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from itertools import chain, repeat
 from operator import itemgetter, setitem
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 
@@ -639,6 +639,9 @@ def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
     renames it over the target with ``os.replace`` and fsyncs the folder (best effort). An
     existing file keeps its permission bits (and, best effort, its owner); a new file gets
     ``0o666 & ~umask``. A symlink is followed: the file it points to is replaced, the link stays.
+    Only a regular file (or nothing) is ever replaced: a folder, FIFO, socket or device node at
+    the target (or at the end of the symlink) is refused and left as it is, so even as root
+    ``atomic_write("/dev/null", ...)`` cannot replace the system's ``/dev/null``.
     On any error the temporary file is removed and the target is untouched.
 
     Args:
@@ -646,26 +649,21 @@ def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
         data: the complete new contents, e.g. from ``encode``.
 
     Raises:
-        StateFileError: the folder does not exist, the target is a folder, or the OS refused
-            (permissions, disk full, ...); the message names the file.
+        StateFileError: the folder does not exist, the target is not a regular file (a folder,
+            FIFO, socket, device node), or the OS refused (permissions, disk full, ...); the
+            message names the file.
 
     Example:
         >>> atomic_write("state.json", encode({"count": (5, [])}))  # doctest: +SKIP
     """
-    target = Path(os.fspath(path))
+    given = Path(os.fspath(path))
+    target = given
     if target.is_symlink():
         target = Path(os.path.realpath(target))
     folder = target.parent
     if not folder.is_dir():
         raise StateFileError(f"folder {str(folder)!r} does not exist; create it first", path=target)
-    try:
-        existing: os.stat_result | None = os.stat(target)
-    except FileNotFoundError:
-        existing = None
-    except OSError as exc:
-        raise StateFileError(f"cannot inspect the file: {exc.strerror or exc}", path=target) from exc
-    if existing is not None and stat.S_ISDIR(existing.st_mode):
-        raise StateFileError("is a folder, not a state file", path=target)
+    existing = _existing_regular_file(given, target)
 
     mode = stat.S_IMODE(existing.st_mode) if existing is not None else 0o666
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
@@ -691,6 +689,9 @@ def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
         os.fsync(fd)
         os.close(fd)
         fd = -1
+        # Again, right before the rename: narrows the window in which a node appearing at the
+        # target would be replaced (rename cannot be told to replace regular files only).
+        _existing_regular_file(given, target)
         os.replace(temp, target)
         temp = None
     except BaseException as exc:
@@ -705,6 +706,41 @@ def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
             raise StateFileError(f"cannot write the file: {exc.strerror or exc}", path=target) from exc
         raise
     _fsync_folder(folder)
+
+
+_NODE_KINDS: tuple[tuple[Callable[[int], bool], str], ...] = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISLNK, "a symbolic link that cannot be followed"),
+)
+
+
+def _not_regular(mode: int, path: Path, target: Path | None = None) -> StateFileError:
+    """The error for a path that is not a regular file; ``target`` is where a symlink led."""
+    kind = next((name for test, name in _NODE_KINDS if test(mode)), "not a regular file")
+    if target is None and os.path.islink(path):
+        target = Path(os.path.realpath(path))
+    via = f" (the symlink points to {target})" if target is not None and target != path else ""
+    return StateFileError(
+        f"is {kind}{via}, not a regular file; state files are only read from and written to regular files",
+        path=path,
+    )
+
+
+def _existing_regular_file(given: Path, target: Path) -> os.stat_result | None:
+    """The target's stat, None if it does not exist; StateFileError if it is not a regular file."""
+    try:
+        existing = os.lstat(target)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise StateFileError(f"cannot inspect the file: {exc.strerror or exc}", path=target) from exc
+    if not stat.S_ISREG(existing.st_mode):
+        raise _not_regular(existing.st_mode, given, target)
+    return existing
 
 
 def _copy_mode_and_owner(fd: int, temp: Path, existing: os.stat_result) -> None:
@@ -756,8 +792,10 @@ def read_file(path: str | os.PathLike[str]) -> StateFile | None:
         not exist, is empty or only whitespace, or holds JSON ``null``.
 
     Raises:
-        StateFileError: the path is a folder, cannot be read (permissions, a file used as a
-            folder in the path, ...), or the content is not a state file (see ``decode``).
+        StateFileError: the path (or what a symlink leads to) is not a regular file (a folder,
+            FIFO, socket or device node: refused before anything is read), cannot be read
+            (permissions, a file used as a folder in the path, ...), or the content is not a
+            state file (see ``decode``).
 
     Example:
         >>> read_file("/no/such/state.json") is None
@@ -765,17 +803,53 @@ def read_file(path: str | os.PathLike[str]) -> StateFile | None:
     """
     target = Path(os.fspath(path))
     try:
-        with open(target, "rb") as handle:
+        # Look before opening: opening a FIFO blocks until a writer comes, and opening some
+        # devices has effects of its own. stat follows symlinks, so a link to /dev/zero is caught.
+        mode = os.stat(target).st_mode
+        if not stat.S_ISREG(mode):
+            raise _not_regular(mode, target)
+        handle = _open_regular(target)
+        with handle:
             data = handle.read()
     except FileNotFoundError:
         return None
-    except IsADirectoryError as exc:
-        raise StateFileError("is a folder, not a state file", path=target) from exc
     except PermissionError as exc:
         raise StateFileError("permission denied; check the file's permissions", path=target) from exc
     except OSError as exc:
         raise StateFileError(f"cannot read the file: {exc.strerror or exc}", path=target) from exc
     return decode(data, path=target)
+
+
+_READ_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_NOCTTY", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_BINARY", 0)
+)
+
+
+def _open_regular(path: Path) -> BinaryIO:
+    """Open ``path`` for reading if it is a regular file, without ever blocking on a FIFO.
+
+    The caller's stat can be outrun (the file replaced by a FIFO in between), so the open is
+    non-blocking and the descriptor itself is checked with fstat before anything is read.
+
+    Raises:
+        StateFileError: it is not a regular file.
+        OSError: it cannot be opened.
+    """
+    fd = os.open(path, _READ_FLAGS)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise _not_regular(mode, path)
+        if _READ_FLAGS & getattr(os, "O_NONBLOCK", 0):
+            os.set_blocking(fd, True)  # a no-op for local files, but some network file systems honour it
+        return open(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 @contextmanager
