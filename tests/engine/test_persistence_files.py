@@ -16,7 +16,7 @@ import pytest
 
 from desktop_app.cli import main
 from desktop_app.engine import SharedState, StateFileError
-from desktop_app.engine.persistence import read_file
+from desktop_app.engine.persistence import atomic_write, read_file
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="FIFOs, sockets and device nodes are POSIX")
 
@@ -250,3 +250,174 @@ def test_a_device_node_itself_is_refused(device: Path, tmp_path: Path) -> None:
     results = read_in_capped_child([str(device), str(zero)])
     for path in (device, zero):
         assert results[str(path)].startswith(f"refused: {path}: is a character device"), results[str(path)]
+
+
+# ------------------------------------------------------------------------------------------------
+# Leftover temp files of interrupted saves
+
+# A saver that stops inside atomic_write when it is about to call ``argv[2]`` ("fsync": its temp
+# file is written; "flock": its temp file is created but not yet locked), says PAUSED and waits
+# for a line on stdin (or for SIGKILL), then finishes the save and says DONE.
+_PAUSING_SAVER = """
+import fcntl, os, sys
+from desktop_app.engine.persistence import atomic_write
+target, where = sys.argv[1], {"fsync": os.fsync, "flock": fcntl.flock}[sys.argv[2]]
+def pause(frame, event, arg):
+    if event == "c_call" and arg is where:
+        sys.setprofile(None)
+        print("PAUSED", flush=True)
+        sys.stdin.readline()
+sys.setprofile(pause)
+atomic_write(target, b"child")
+sys.setprofile(None)
+print("DONE", flush=True)
+"""
+
+
+def start_saver(target: Path, where: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", _PAUSING_SAVER, str(target), where],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def next_line(proc: subprocess.Popen[str]) -> str:
+    """The saver's next line; "" if it ended or said nothing for a minute (a guard against hanging)."""
+    import select
+
+    assert proc.stdout is not None
+    if not select.select([proc.stdout], [], [], 60)[0]:
+        return ""
+    return proc.stdout.readline().strip()
+
+
+@pytest.fixture
+def savers() -> Iterator[list[subprocess.Popen[str]]]:
+    procs: list[subprocess.Popen[str]] = []
+    yield procs
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
+
+
+def test_a_killed_saves_temp_file_is_removed_by_the_next_save_not_while_it_lives(
+    tmp_path: Path, savers: list[subprocess.Popen[str]]
+) -> None:
+    target = tmp_path / "state.json"
+    saver = start_saver(target, "fsync")
+    savers.append(saver)
+    assert next_line(saver) == "PAUSED"
+    temps = leftovers(tmp_path)
+    assert len(temps) == 1 and (tmp_path / temps[0]).read_bytes() == b"child"
+
+    a_state().save(target)  # while the other process is still writing: its temp file stays
+    assert leftovers(tmp_path) == temps
+
+    saver.kill()
+    saver.wait()
+    assert leftovers(tmp_path) == temps  # what a save killed mid-write leaves behind
+
+    a_state().save(target)
+    assert leftovers(tmp_path) == []
+    assert json.loads(target.read_text()) == {"count": {"Value": 5, "Scope": []}}
+
+
+def test_a_writer_whose_new_temp_file_was_removed_before_it_locked_it_starts_again(
+    tmp_path: Path, savers: list[subprocess.Popen[str]]
+) -> None:
+    target = tmp_path / "state.json"
+    saver = start_saver(target, "flock")
+    savers.append(saver)
+    assert next_line(saver) == "PAUSED"
+    assert len(leftovers(tmp_path)) == 1
+    # Created but not locked yet: indistinguishable from a dead writer's, so this save removes it.
+    a_state().save(target)
+    assert leftovers(tmp_path) == []
+    assert saver.stdin is not None
+    saver.stdin.write("go on\n")
+    saver.stdin.flush()
+    assert next_line(saver) == "DONE", saver.communicate()[1]
+    assert target.read_bytes() == b"child"
+    assert leftovers(tmp_path) == []
+
+
+def test_a_concurrent_save_in_this_process_keeps_its_temp_file(tmp_path: Path) -> None:
+    target = tmp_path / "state.json"
+    paused = threading.Event()
+    go_on = threading.Event()
+    errors: list[BaseException] = []
+
+    def pause(frame: object, event: str, arg: object) -> None:
+        if event == "c_call" and arg is os.fsync:
+            sys.setprofile(None)
+            paused.set()
+            go_on.wait()
+
+    def save_in_thread() -> None:
+        sys.setprofile(pause)
+        try:
+            atomic_write(target, b"thread")
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            sys.setprofile(None)
+
+    thread = threading.Thread(target=save_in_thread, name="saver-thread")
+    thread.start()
+    try:
+        assert paused.wait(60)
+        temps = leftovers(tmp_path)
+        assert len(temps) == 1
+        a_state().save(target)
+        assert leftovers(tmp_path) == temps
+    finally:
+        go_on.set()
+        thread.join()
+    assert errors == []
+    assert target.read_bytes() == b"thread" and leftovers(tmp_path) == []
+
+
+def test_only_our_abandoned_temp_files_for_this_target_are_removed(tmp_path: Path) -> None:
+    target = tmp_path / "state.json"
+    outside = tmp_path / "outside.txt"
+    outside.write_text("keep")
+    abandoned = [".state.json.0123abcd.tmp", ".state.json.ffffffff.tmp"]
+    kept_files = [
+        ".state.json.bak",
+        ".state.json.0123ABCD.tmp",  # not a name we make (we write lowercase hex)
+        ".state.json.0123abc.tmp",
+        ".state.json.0123abcde.tmp",
+        "state.json.0123abcd.tmp",
+        ".other.json.0123abcd.tmp",
+        ".state.json.0123abcd.tmp.old",
+    ]
+    for name in abandoned + kept_files:
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / ".state.json.deadbeef.tmp").symlink_to(outside)
+    os.mkfifo(tmp_path / ".state.json.cafebabe.tmp")
+    (tmp_path / ".state.json.0badf00d.tmp").mkdir()
+    a_state().save(target)
+    assert sorted(os.listdir(tmp_path)) == sorted(
+        [
+            "state.json",
+            "outside.txt",
+            *kept_files,
+            ".state.json.deadbeef.tmp",
+            ".state.json.cafebabe.tmp",
+            ".state.json.0badf00d.tmp",
+        ]
+    )
+    assert outside.read_text() == "keep"
+
+
+def test_atomic_write_itself_removes_leftovers(tmp_path: Path) -> None:
+    # convert and the snapshot store write through atomic_write, not SharedState.save
+    target = tmp_path / "state.json"
+    target.write_text("{}")
+    (tmp_path / ".state.json.0123abcd.tmp").write_bytes(b"x" * 1000)
+    atomic_write(target, b"new")
+    assert leftovers(tmp_path) == [] and target.read_bytes() == b"new"
