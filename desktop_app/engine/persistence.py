@@ -10,7 +10,6 @@ import os
 import re
 import secrets
 import stat
-import sys
 import threading
 import uuid
 from collections import deque
@@ -34,6 +33,7 @@ except ImportError:  # Windows
 
 __all__ = [
     "FORMATS",
+    "MAX_DEPTH",
     "Entries",
     "StateFile",
     "atomic_write",
@@ -52,13 +52,23 @@ _METADATA_KEY = "__pode_state_metadata__"
 _DATA_KEY = "__pode_state_data__"
 _VERSION = 2
 
-# orjson refuses to nest deeper than this (measured: 254 levels serialise, 255 do not).
-_MAX_JSON_NESTING = 254
-# A "pode" file spends two levels on the document and the {Value, Scope} entry object.
-_MAX_PODE_USER_DEPTH = _MAX_JSON_NESTING - 2
-# Everything v2 writes is far shallower than orjson's parser limit (1024); refusing more keeps
-# the recursive decoder well inside Python's recursion limit.
-_MAX_V2_READ_NESTING = _MAX_JSON_NESTING
+MAX_DEPTH = 200
+"""The deepest a value in a state file may nest: containers inside containers, counted in the
+user's data (a scalar is 0, ``[1]`` is 1, ``{"a": [1]}`` is 2; a set counts like a list).
+
+The one limit for every path: restore refuses deeper files (StateFileError naming the file and
+the key path), save and convert refuse deeper values, and everything restore accepts is saved
+again in either format, copied by ``snapshot()``, compared by ``diff``, shown by ``inspect`` and
+the tree. Why 200: a "pode" file spends two JSON levels on the document and the entry, and
+orjson writes at most 254, so "pode" cannot hold more than 252; and the recursive readers of a
+value (copy.deepcopy, the diff, the tree's copies and filter) spend two to three Python frames a
+level, so 200 leaves them at least ~400 of Python's default 1000 for their callers.
+"""
+
+# orjson refuses to write deeper than this (measured: 254 levels serialise, 255 do not) and to
+# read deeper than 1024. pode-v2 spends up to three JSON levels on each level of user data, so
+# its deep subtrees are serialised by separate orjson calls and spliced in (see ``_v2_value``).
+_ORJSON_MAX_WRITE_NESTING = 254
 
 _NONE_TYPE = type(None)
 _JSON_SCALARS: frozenset[type] = frozenset({str, int, float, bool, _NONE_TYPE})
@@ -203,7 +213,8 @@ def encode(
         compress: write compact JSON instead of 2-space indented JSON.
         depth: the deepest container nesting allowed in any value, counted in the user's data:
             a scalar is depth 0, ``[1]`` is 1, ``{"a": [1]}`` is 2 (a set counts like a list).
-            None means no limit beyond what the file format can hold (252 levels for "pode").
+            None means ``MAX_DEPTH``, the most a state file may hold; a larger depth is capped
+            at ``MAX_DEPTH``.
         path: the file the bytes are meant for; only used in error messages.
 
     Returns:
@@ -318,6 +329,12 @@ def _encode_pode(
     return data
 
 
+def _too_deep(limit: int) -> str:
+    if limit < MAX_DEPTH:
+        return f"nested deeper than depth={limit} (containers inside containers)"
+    return f"nested deeper than {MAX_DEPTH} levels, the most a state file may hold (containers inside containers)"
+
+
 def _pode_values_clean(values: list[Any], data: bytes, depth: int | None) -> bool:
     """Cheap check of what orjson accepted: only JSON types, no NaN/inf, no deeper than ``depth``.
 
@@ -331,6 +348,7 @@ def _pode_values_clean(values: list[Any], data: bytes, depth: int | None) -> boo
     index = 0
     nones = 0
     saw_float = False
+    limit = MAX_DEPTH if depth is None else min(depth, MAX_DEPTH)
     while level:
         kinds = set(map(type, level))
         # orjson also writes UUID, Enum members and Fragment natively; those must be refused.
@@ -341,7 +359,7 @@ def _pode_values_clean(values: list[Any], data: bytes, depth: int | None) -> boo
         saw_float = saw_float or float in kinds
         if kinds <= _JSON_SCALARS:
             break
-        if depth is not None and index >= depth:
+        if index >= limit:
             return False
         level = gc.get_referents(*level)
         index += 1
@@ -360,7 +378,7 @@ _NULL_TOKENS = (b"null,", b"null]", b"null}", b"null\n")
 
 def _raise_pode_problem(names: list[str], values: list[Any], depth: int | None, path: str | None) -> None:
     """Find the first value a "pode" file cannot hold and raise StateFileError naming it."""
-    limit = _MAX_PODE_USER_DEPTH if depth is None else min(depth, _MAX_PODE_USER_DEPTH)
+    limit = MAX_DEPTH if depth is None else min(depth, MAX_DEPTH)
     for name, value in zip(names, values, strict=True):
         try:
             _check_pode_value(value, 0, limit, depth, set())
@@ -386,9 +404,7 @@ def _check_pode_value(value: Any, level: int, limit: int, depth: int | None, anc
         if id(value) in ancestors:
             raise _Problem(f"this {cls.__name__} contains itself (a self-referencing container)")
         if level >= limit:
-            if depth is not None and level >= depth:
-                raise _Problem(f"nested deeper than depth={depth} (containers inside containers)")
-            raise _Problem(f"nested deeper than a state file can hold ({_MAX_PODE_USER_DEPTH} levels)")
+            raise _Problem(_too_deep(limit))
         ancestors.add(id(value))
         if cls is dict:
             for key, item in value.items():
@@ -497,7 +513,7 @@ def _dump_v2(
     depth: int | None,
     path: str | None,
 ) -> bytes:
-    limit = sys.maxsize if depth is None else depth
+    limit = MAX_DEPTH if depth is None else min(depth, MAX_DEPTH)
     items: list[dict[str, Any]] = []
     for name, value, scope in zip(names, values, scopes, strict=True):
         try:
@@ -568,6 +584,15 @@ def _v2_decimal(value: Decimal) -> dict[str, Any]:
     return {"Type": "Decimal", "Value": str(value)}
 
 
+def _v2_fragment(value: Any, nesting: int, limit: int, ancestors: set[int]) -> orjson.Fragment:
+    encoded = _v2_value(value, 0, nesting, limit, ancestors)
+    try:
+        return orjson.Fragment(orjson.dumps(encoded, default=_reject))
+    except orjson.JSONEncodeError:  # only text can fail here: name the string
+        _check_text(value)
+        raise
+
+
 def _v2_value(value: Any, level: int, nesting: int, limit: int, ancestors: set[int]) -> Any:
     """Encode one value; ``level`` is the JSON nesting of its encoding, ``nesting`` the user's depth."""
     cls = type(value)
@@ -585,11 +610,13 @@ def _v2_value(value: Any, level: int, nesting: int, limit: int, ancestors: set[i
         if id(value) in ancestors:
             raise _Problem(f"this {cls.__name__} contains itself (a self-referencing container)")
         if nesting >= limit:
-            raise _Problem(f"nested deeper than depth={limit} (containers inside containers)")
+            raise _Problem(_too_deep(limit))
         # A dict costs three JSON levels (wrapper, Items, {Key, Value}), a set two, a list one,
-        # and a scalar's {Type, Value} wrapper one more.
-        if level + (3 if cls is dict else 2 if cls is set or cls is frozenset else 1) > _MAX_JSON_NESTING:
-            raise _Problem(f"nested deeper than a state file can hold ({_MAX_JSON_NESTING} JSON levels)")
+        # and a scalar's {Type, Value} wrapper one more. ``level`` counts from the start of the
+        # current orjson call; a subtree that would take it past what orjson writes becomes a
+        # call of its own, spliced in as a Fragment (written compact: it cannot know its indent).
+        if level + 4 > _ORJSON_MAX_WRITE_NESTING:
+            return _v2_fragment(value, nesting, limit, ancestors)
         ancestors.add(id(value))
         out: Any
         if cls is dict:
@@ -1117,7 +1144,7 @@ def _raise_parse_error(
             ) from exc
     reason = f"not valid JSON: {exc.msg}"
     if "depth" in exc.msg or "recursion" in exc.msg.lower():
-        reason = f"nested deeper than the JSON parser accepts ({exc.msg})"
+        reason = f"nested deeper than {MAX_DEPTH} levels, the most a state file may hold ({exc.msg})"
     raise StateFileError(reason, path=path, position=f"line {exc.lineno}, column {exc.colno}") from exc
 
 
@@ -1156,6 +1183,12 @@ _LIST_ONLY: frozenset[type] = frozenset({list})
 
 
 def _from_legacy(document: dict[str, Any], path: str | None) -> StateFile:
+    loaded = _legacy_entries(document, path)
+    _check_legacy_depth(loaded.entries, path)
+    return loaded
+
+
+def _legacy_entries(document: dict[str, Any], path: str | None) -> StateFile:
     # Fast path for the usual file, where every entry is {Value, Scope} with a list of str: a few
     # C-speed passes instead of a Python loop over 200k entries. itemgetter builds the very
     # (value, scope) tuples the result needs; anything unusual falls through to the loop below.
@@ -1183,6 +1216,46 @@ def _from_legacy(document: dict[str, Any], path: str | None) -> StateFile:
         else:
             entries[name] = (wrapper, [])
     return StateFile(entries, "pode" if scoped else "pode-legacy")
+
+
+_JSON_NESTS: frozenset[type] = frozenset({dict, list})
+
+
+def _check_legacy_depth(entries: Entries, path: str | None) -> None:
+    """Refuse values nested deeper than MAX_DEPTH, naming the first one's key path.
+
+    Walks level by level with C-speed idioms (``gc.get_referents`` gives the children of all
+    containers of a level at once), as ``_pode_values_clean`` does; only a file that is too deep
+    is walked again, in Python, to find where.
+    """
+    level: list[Any] = list(map(itemgetter(0), entries.values()))
+    depth = 0
+    while level and not _JSON_NESTS.isdisjoint(set(map(type, level))):
+        depth += 1
+        if depth > MAX_DEPTH:
+            break
+        level = gc.get_referents(*level)
+    else:
+        return
+    for name, (value, _) in entries.items():
+        try:
+            _check_json_depth(value, 0)
+        except _Problem as problem:
+            raise _problem_error(problem, name, path) from None
+
+
+def _check_json_depth(value: Any, nesting: int) -> None:
+    cls = type(value)
+    if cls is not dict and cls is not list:
+        return
+    if nesting >= MAX_DEPTH:
+        raise _Problem(_too_deep(MAX_DEPTH))
+    for key, item in value.items() if cls is dict else enumerate(value):
+        try:
+            _check_json_depth(item, nesting + 1)
+        except _Problem as problem:
+            problem.parts.append(key)
+            raise
 
 
 # -- pode-v2 --------------------------------------------------------------------------------------
@@ -1264,28 +1337,20 @@ def _v2_entry(entry: Any) -> tuple[Any, list[str]]:
         found[field["Key"]] = field["Value"]
     if "Value" not in found:
         raise _Problem("the entry has no Value")
-    value = _v2_decode(found["Value"], 8)
-    scope = _scope_list(_v2_decode(found.get("Scope"), 8))
+    value = _v2_decode(found["Value"], 0)
+    scope = _scope_list(_v2_decode(found.get("Scope"), 0))
     if scope is None:
         raise _Problem("the entry's Scope must be a list of strings")
     return value, scope
 
 
-def _v2_decode(obj: Any, level: int) -> Any:
-    """Decode one typed v2 value; ``level`` is its JSON nesting, bounded to keep recursion shallow."""
+def _v2_decode(obj: Any, nesting: int) -> Any:
+    """Decode one typed v2 value; ``nesting`` counts the containers of user data around it."""
     cls = type(obj)
     if cls is list:
-        if level >= _MAX_V2_READ_NESTING:
-            raise _Problem(f"nested deeper than {_MAX_V2_READ_NESTING} JSON levels")
-        out = []
-        index = 0
-        try:
-            for index, item in enumerate(obj):  # noqa: B007 (index names the culprit)
-                out.append(_v2_decode(item, level + 1))
-        except _Problem as problem:
-            problem.parts.append(index)
-            raise
-        return out
+        if nesting >= MAX_DEPTH:
+            raise _Problem(_too_deep(MAX_DEPTH))
+        return _v2_decode_items(obj, nesting + 1)
     if cls is not dict:
         return obj  # a raw scalar, as Pode's decoder also accepts
     tag = obj.get("Type")
@@ -1293,8 +1358,8 @@ def _v2_decode(obj: Any, level: int) -> Any:
         raise _Problem("an object without a Type tag")
     kind = tag.lower()
     if kind in _V2_DICTS or kind in _V2_LISTS or kind in _V2_SETS:
-        if level >= _MAX_V2_READ_NESTING:
-            raise _Problem(f"nested deeper than {_MAX_V2_READ_NESTING} JSON levels")
+        if nesting >= MAX_DEPTH:
+            raise _Problem(_too_deep(MAX_DEPTH))
         items = obj.get("Items")
         if type(items) is not list:
             raise _Problem(f"Items of a {tag} must be an array, got {_json_kind(items)}")
@@ -1307,12 +1372,12 @@ def _v2_decode(obj: Any, level: int) -> Any:
                 if type(key) is not str:
                     raise _Problem(f"a {tag} key must be a string, got {_json_kind(key)}")
                 try:
-                    result[key] = _v2_decode(item["Value"], level + 3)
+                    result[key] = _v2_decode(item["Value"], nesting + 1)
                 except _Problem as problem:
                     problem.parts.append(key)
                     raise
             return result
-        decoded = _v2_decode(items, level + 1)
+        decoded = _v2_decode_items(items, nesting + 1)
         if kind in _V2_LISTS:
             return decoded
         try:
@@ -1322,6 +1387,18 @@ def _v2_decode(obj: Any, level: int) -> Any:
     if "Value" not in obj:
         raise _Problem(f"a {tag} needs a Value")
     return _v2_scalar(tag, kind, obj["Value"])
+
+
+def _v2_decode_items(items: list[Any], nesting: int) -> list[Any]:
+    out = []
+    index = 0
+    try:
+        for index, item in enumerate(items):  # noqa: B007 (index names the culprit)
+            out.append(_v2_decode(item, nesting))
+    except _Problem as problem:
+        problem.parts.append(index)
+        raise
+    return out
 
 
 def _v2_scalar(tag: str, kind: str, value: Any) -> Any:

@@ -1,0 +1,169 @@
+"""What a state file may hold is the same everywhere: one nesting limit, valid names, 64-bit integers.
+
+Whatever restore accepts, save writes back in the same format and snapshot, diff, inspect and
+convert handle; anything else is refused at the file boundary with a StateFileError naming the file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from desktop_app.cli import main
+from desktop_app.engine import SharedState, StateFileError
+from desktop_app.engine.diff import diff_states
+from desktop_app.engine.persistence import FORMATS, MAX_DEPTH, decode, encode, read_file
+
+KINDS = ["list", "dict", "mixed"]
+
+
+def nest(depth: int, kind: str, leaf: Any = 1) -> Any:
+    """``depth`` containers inside each other around ``leaf`` (``[[1]]`` has depth 2)."""
+    value = leaf
+    for level in range(depth):
+        as_list = kind == "list" or (kind == "mixed" and level % 2)
+        value = [value] if as_list else {"k": value}
+    return value
+
+
+def v2_typed(value: Any) -> Any:
+    """``value`` in pode-v2's typed form, built by hand (the encoder refuses what is too deep)."""
+    if isinstance(value, list):
+        return [v2_typed(item) for item in value]
+    if isinstance(value, dict):
+        return {"Type": "Hashtable", "Items": [{"Key": k, "Value": v2_typed(v)} for k, v in value.items()]}
+    return {"Type": "Int32", "Value": value}
+
+
+def v2_document(entries: dict[str, Any]) -> dict[str, Any]:
+    items = []
+    for name, value in entries.items():
+        entry = {
+            "Type": "ConcurrentDictionary",
+            "Items": [{"Key": "Value", "Value": value}, {"Key": "Scope", "Value": []}],
+        }
+        items.append({"Key": name, "Value": entry})
+    return {
+        "__pode_state_metadata__": {"Version": 2, "Timestamp": "2026-01-01T00:00:00.000Z"},
+        "__pode_state_data__": {"Type": "ConcurrentDictionary", "Items": items},
+    }
+
+
+def write_file(path: Path, fmt: str, entries: dict[str, Any]) -> Path:
+    """A state file written without our encoder, so it may hold what the encoder refuses."""
+    if fmt == "pode":
+        document: Any = {name: {"Value": value, "Scope": []} for name, value in entries.items()}
+    elif fmt == "pode-legacy":
+        document = entries
+    else:
+        document = v2_document({name: v2_typed(value) for name, value in entries.items()})
+    path.write_text(json.dumps(document), encoding="utf-8")
+    return path
+
+
+def cli_error(args: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    return err
+
+
+# ------------------------------------------------------------------------------------------------
+# Nesting
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_max_depth_round_trips_through_every_path(
+    kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    value = nest(MAX_DEPTH, kind)
+    other = nest(MAX_DEPTH, kind, leaf=2)
+    state = SharedState()
+    state.set("deep", value, scope="users")
+    assert state.snapshot()["deep"]["Value"] == value
+    files = {}
+    for fmt in FORMATS:
+        path = files[fmt] = state.save(tmp_path / f"{fmt}.json", format=fmt)
+        back = SharedState()
+        assert back.restore(path) == fmt
+        assert back.get("deep") == value and back.get("deep", with_scope=True)["Scope"] == ["users"]
+        assert back.snapshot()["deep"]["Value"] == value
+        assert diff_states({"deep": value}, {"deep": back.get("deep")}) == []
+        (change,) = diff_states({"deep": back.get("deep")}, {"deep": other})
+        assert len(change.path) == MAX_DEPTH + 1 and (change.old, change.new) == (1, 2)
+        back.save(path, format=fmt)  # what was restored saves again
+        assert decode(path.read_bytes()) == read_file(path)
+
+    assert main(["inspect", str(files["pode"]), "--depth", str(MAX_DEPTH + 5)]) == 0
+    assert main(["inspect", str(files["pode-v2"]), "--depth", str(MAX_DEPTH + 5)]) == 0
+    assert capsys.readouterr().out.count("\n") > 2 * MAX_DEPTH
+    assert main(["diff", str(files["pode"]), str(files["pode-v2"])]) == 0
+    for source, fmt in [("pode", "pode-v2"), ("pode-v2", "pode")]:
+        out = tmp_path / f"{source}-to-{fmt}.json"
+        assert main(["convert", str(files[source]), str(out), "--format", fmt]) == 0
+        loaded = read_file(out)
+        assert loaded is not None and loaded.format == fmt and loaded.entries["deep"][0] == value
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_v2_files_deeper_than_one_orjson_call_are_valid_json(compress: bool) -> None:
+    # 200 dict levels are 600+ JSON levels in pode-v2, beyond what orjson writes in one call.
+    value = nest(MAX_DEPTH, "dict")
+    data = encode({"deep": (value, [])}, format="pode-v2", compress=compress)
+    assert json.loads(data)["__pode_state_data__"]["Items"][0]["Key"] == "deep"
+    got = decode(data)
+    assert got is not None and got.entries["deep"][0] == value
+
+
+@pytest.mark.parametrize("fmt", ["pode", "pode-legacy", "pode-v2"])
+@pytest.mark.parametrize("kind", ["list", "dict"])
+def test_one_level_more_is_refused_at_restore_naming_the_file(
+    fmt: str, kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_file(tmp_path / "deep.json", fmt, {"ok": 1, "deep": nest(MAX_DEPTH + 1, kind)})
+    state = SharedState()
+    state.set("keep", 1)
+    with pytest.raises(StateFileError) as info:
+        state.restore(path)
+    err = info.value
+    assert err.path == str(path) and f"{MAX_DEPTH} levels" in err.reason
+    assert err.key_path is not None and err.key_path.startswith("deep")
+    assert state.names() == ["keep"]
+    for args in (["inspect", str(path)], ["diff", str(path), str(path)]):
+        assert str(path) in cli_error(args, capsys)
+    out = tmp_path / "out.json"
+    cli_error(["convert", str(path), str(out), "--format", "pode"], capsys)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("depth", [MAX_DEPTH + 2, 252, 253, 500, 1022])
+def test_files_that_restored_but_could_not_be_saved_are_refused(depth: int) -> None:
+    data = b'{"deep": {"Value": ' + b"[" * depth + b"1" + b"]" * depth + b', "Scope": []}}'
+    with pytest.raises(StateFileError, match=f"{MAX_DEPTH} levels"):
+        decode(data)
+
+
+def test_a_deeper_value_can_be_set_but_not_saved(tmp_path: Path) -> None:
+    # The state holds any value by reference (set does not walk values: it is the hot path);
+    # the file boundary refuses, naming the key path, and writes nothing.
+    state = SharedState()
+    state.set("deep", {"a": nest(MAX_DEPTH, "list")})
+    assert state.snapshot()["deep"]["Value"] == {"a": nest(MAX_DEPTH, "list")}
+    for fmt in FORMATS:
+        with pytest.raises(StateFileError) as info:
+            state.save(tmp_path / "s.json", format=fmt)
+        assert f"{MAX_DEPTH} levels" in info.value.reason
+        assert info.value.key_path is not None and info.value.key_path.startswith("deep.a[0]")
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_depth_below_the_limit_still_names_depth(fmt: str) -> None:
+    with pytest.raises(StateFileError, match=r"depth=3\b"):
+        encode({"d": (nest(4, "mixed"), [])}, format=fmt, depth=3)
+    with pytest.raises(StateFileError, match=f"{MAX_DEPTH} levels"):
+        encode({"d": (nest(MAX_DEPTH + 1, "mixed"), [])}, format=fmt, depth=MAX_DEPTH + 50)
