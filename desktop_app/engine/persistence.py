@@ -238,9 +238,43 @@ def encode(
     pairs = list(entries.values())
     values = list(map(itemgetter(0), pairs))
     scopes = _checked_scopes(names, list(map(itemgetter(1), pairs)), where)
+    if set(map(type, names)) <= _STR_ONLY:  # other names are refused below, naming them
+        _check_entry_names(names, where)
     if format == "pode":
         return _encode_pode(names, values, scopes, compress, depth, where)
     return _encode_v2(names, values, scopes, compress, depth, where)
+
+
+def _check_entry_names(names: list[str], path: str | None) -> None:
+    """Refuse names the state cannot hold apart: an empty one, or two equal but for case.
+
+    Names in a state are case-insensitive (``str.casefold``), so "Count" and "count" in one file
+    would silently become one entry. ``names`` must be distinct (a dict's keys). The usual case,
+    no name changing under casefold, is one C-speed pass over all names joined together.
+    """
+    if "" in names:
+        raise StateFileError(
+            'an entry has an empty name (""); state entry names must be non-empty', path=path
+        )
+    joined = "\x00".join(names)
+    if joined.casefold() == joined:
+        return
+    folded = list(map(str.casefold, names))
+    if len(set(folded)) == len(folded):
+        return
+    first_of: dict[str, str] = {}
+    for name, key in zip(names, folded, strict=True):
+        other = first_of.setdefault(key, name)
+        if other is not name:
+            raise StateFileError(
+                f"the entries {_quoted(other)} and {_quoted(name)} differ only in case; names are "
+                "case-insensitive, so one would silently replace the other: rename one",
+                path=path,
+            )
+
+
+def _quoted(name: str) -> str:
+    return json.dumps(name, ensure_ascii=False)
 
 
 def _check_names(names: list[str], path: str | None) -> None:
@@ -1184,6 +1218,7 @@ _LIST_ONLY: frozenset[type] = frozenset({list})
 
 def _from_legacy(document: dict[str, Any], path: str | None) -> StateFile:
     loaded = _legacy_entries(document, path)
+    _check_entry_names(list(loaded.entries), path)
     _check_legacy_depth(loaded.entries, path)
     return loaded
 
@@ -1308,10 +1343,15 @@ def _from_v2(document: dict[str, Any], path: str | None) -> StateFile:
                 f"{_DATA_KEY} item {index} must be an object with a string Key and a Value", path=path
             )
         name = item["Key"]
+        if name in entries:
+            raise StateFileError(
+                f"the entry {_quoted(name)} is given twice; one would silently replace the other", path=path
+            )
         try:
             entries[name] = _v2_entry(item["Value"])
         except _Problem as problem:
             raise _problem_error(problem, name, path) from None
+    _check_entry_names(list(entries), path)
     return StateFile(entries, "pode-v2")
 
 

@@ -167,3 +167,77 @@ def test_depth_below_the_limit_still_names_depth(fmt: str) -> None:
         encode({"d": (nest(4, "mixed"), [])}, format=fmt, depth=3)
     with pytest.raises(StateFileError, match=f"{MAX_DEPTH} levels"):
         encode({"d": (nest(MAX_DEPTH + 1, "mixed"), [])}, format=fmt, depth=MAX_DEPTH + 50)
+
+
+# ------------------------------------------------------------------------------------------------
+# Entry names
+
+NAME_FORMATS = ["pode", "pode-legacy", "pode-v2"]
+
+
+def refused_everywhere(path: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> StateFileError:
+    """Restore, inspect, diff and convert all refuse ``path`` naming it; the state is untouched."""
+    state = SharedState()
+    state.set("keep", 1)
+    with pytest.raises(StateFileError) as info:
+        state.restore(path)
+    assert info.value.path == str(path)
+    with pytest.raises(StateFileError):
+        state.restore(path, merge=True)
+    assert state.names() == ["keep"]
+    for args in (["inspect", str(path)], ["diff", str(path), str(path)]):
+        assert str(path) in cli_error(args, capsys)
+    out = tmp_path / "converted.json"
+    for fmt in FORMATS:
+        assert str(path) in cli_error(["convert", str(path), str(out), "--format", fmt], capsys)
+        assert not out.exists()
+    return info.value
+
+
+@pytest.mark.parametrize("fmt", NAME_FORMATS)
+def test_an_empty_name_is_refused_everywhere(
+    fmt: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_file(tmp_path / "s.json", fmt, {"ok": 1, "": 2})
+    err = refused_everywhere(path, capsys, tmp_path)
+    assert "empty name" in err.reason
+
+
+@pytest.mark.parametrize("fmt", NAME_FORMATS)
+@pytest.mark.parametrize(("first", "second"), [("Count", "count"), ("straße", "STRASSE"), ("ǅ", "ǆ")])
+def test_names_differing_only_in_case_are_refused_naming_both(
+    fmt: str, first: str, second: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_file(tmp_path / "s.json", fmt, {"ok": 1, first: 1, "other": 2, second: 3})
+    err = refused_everywhere(path, capsys, tmp_path)
+    assert json.dumps(first, ensure_ascii=False) in err.reason
+    assert json.dumps(second, ensure_ascii=False) in err.reason
+    assert "case" in err.reason
+
+
+def test_a_v2_name_given_twice_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    document = v2_document({"twice": {"Type": "Int32", "Value": 1}, "ok": None})
+    items = document["__pode_state_data__"]["Items"]
+    items.append({**items[0], "Key": "twice"})
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(document))
+    err = refused_everywhere(path, capsys, tmp_path)
+    assert '"twice"' in err.reason and "twice" in err.reason.replace('"twice"', "")
+
+
+def test_names_that_differ_beyond_case_still_restore(tmp_path: Path) -> None:
+    names = ["count", "count ", "Count2", "c0unt", "ÇOUNT", "file", " "]
+    for fmt in NAME_FORMATS:
+        path = write_file(tmp_path / f"{fmt}.json", fmt, {name: 1 for name in names})
+        state = SharedState()
+        state.restore(path)
+        assert sorted(state.names()) == sorted(names)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_encode_refuses_names_a_restore_would_refuse(fmt: str) -> None:
+    with pytest.raises(StateFileError, match="empty name"):
+        encode({"ok": (1, []), "": (2, [])}, format=fmt)
+    with pytest.raises(StateFileError, match="case") as info:
+        encode({"Count": (1, []), "count": (2, [])}, format=fmt)
+    assert '"Count"' in info.value.reason and '"count"' in info.value.reason
