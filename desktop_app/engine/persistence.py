@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from itertools import chain, repeat
+from itertools import chain, compress, repeat
 from operator import itemgetter, setitem
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -106,6 +106,10 @@ class StateFile:
 
     entries: Entries
     format: str
+
+
+class _Inexact(Exception):
+    """Internal: orjson read what may be an integer beyond 64 bits as a float; read exactly instead."""
 
 
 class _Problem(Exception):
@@ -1148,12 +1152,57 @@ def decode(data: bytes, *, path: str | os.PathLike[str] | None = None) -> StateF
         try:
             document = orjson.loads(source)
         except orjson.JSONDecodeError as exc:
+            if "infinity" in exc.msg:  # a number beyond a double's range: most likely a huge integer
+                try:
+                    exact = _exact_document(source, where)
+                except StateFileError:
+                    pass  # the original error says it best
+                else:
+                    return _checked_document(exact, where, exact=True)
             _raise_parse_error(exc, source, bom, where)
             return None  # whitespace only
         try:
-            return _from_document(document, where)
-        except RecursionError:
-            raise StateFileError("nested too deeply to read", path=where) from None
+            return _checked_document(document, where, exact=False)
+        except _Inexact:
+            return _checked_document(_exact_document(source, where), where, exact=True)
+
+
+def _checked_document(document: Any, path: str | None, *, exact: bool) -> StateFile | None:
+    try:
+        return _from_document(document, path, exact)
+    except RecursionError:
+        raise StateFileError("nested too deeply to read", path=path) from None
+
+
+# orjson reads an integer beyond 64 bits as the nearest float, silently; such a float's magnitude
+# is at least 2**63. Files holding one (rare) are read a second time by the json module, whose
+# integers are exact, and only then is anything decided (a float literal such as 1e20 stays one).
+_MAYBE_BIG_INT = float(2**63)
+_IS_FLOAT = frozenset({float}).__contains__
+
+
+def _exact_document(source: bytes | memoryview | str, path: str | None) -> Any:
+    """The document parsed with exact integers (slower than orjson; only for the rare file)."""
+    text = source if isinstance(source, str) else bytes(source).decode("utf-8")
+    try:
+        return json.loads(text, parse_constant=_no_constant)
+    except RecursionError:
+        raise StateFileError(
+            f"nested deeper than {MAX_DEPTH} levels, the most a state file may hold", path=path
+        ) from None
+    except ValueError as exc:  # a JSON error, or an integer longer than Python reads (4300 digits)
+        raise StateFileError(f"a number cannot be read exactly: {exc}", path=path) from None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _int_problem(value: int) -> _Problem:
+    return _Problem(
+        f"int {value} does not fit in 64 bits; Pode and most JSON readers cannot keep it exactly "
+        "(they turn it into a float), so it is refused rather than changed"
+    )
 
 
 def _raise_parse_error(
@@ -1182,7 +1231,7 @@ def _raise_parse_error(
     raise StateFileError(reason, path=path, position=f"line {exc.lineno}, column {exc.colno}") from exc
 
 
-def _from_document(document: Any, path: str | None) -> StateFile | None:
+def _from_document(document: Any, path: str | None, exact: bool) -> StateFile | None:
     if document is None:
         return None
     if type(document) is not dict:
@@ -1190,8 +1239,8 @@ def _from_document(document: Any, path: str | None) -> StateFile | None:
             f"the top level must be a JSON object of state entries, got {_json_kind(document)}", path=path
         )
     if _METADATA_KEY in document:
-        return _from_v2(document, path)
-    return _from_legacy(document, path)
+        return _from_v2(document, path, exact)
+    return _from_legacy(document, path, exact)
 
 
 def _json_kind(value: Any) -> str:
@@ -1216,10 +1265,10 @@ _SECOND = itemgetter(1)
 _LIST_ONLY: frozenset[type] = frozenset({list})
 
 
-def _from_legacy(document: dict[str, Any], path: str | None) -> StateFile:
+def _from_legacy(document: dict[str, Any], path: str | None, exact: bool) -> StateFile:
     loaded = _legacy_entries(document, path)
     _check_entry_names(list(loaded.entries), path)
-    _check_legacy_depth(loaded.entries, path)
+    _check_legacy_values(loaded.entries, path, exact)
     return loaded
 
 
@@ -1256,27 +1305,59 @@ def _legacy_entries(document: dict[str, Any], path: str | None) -> StateFile:
 _JSON_NESTS: frozenset[type] = frozenset({dict, list})
 
 
-def _check_legacy_depth(entries: Entries, path: str | None) -> None:
-    """Refuse values nested deeper than MAX_DEPTH, naming the first one's key path.
+def _check_legacy_values(entries: Entries, path: str | None, exact: bool) -> None:
+    """Refuse values nested deeper than MAX_DEPTH or holding an int beyond 64 bits, naming where.
 
     Walks level by level with C-speed idioms (``gc.get_referents`` gives the children of all
-    containers of a level at once), as ``_pode_values_clean`` does; only a file that is too deep
-    is walked again, in Python, to find where.
+    containers of a level at once), as ``_pode_values_clean`` does, noting any float that may
+    be an integer orjson could not read exactly (then ``_Inexact`` asks for an exact reading).
+    Only a file that is refused is walked again, in Python, to find where.
+
+    Raises:
+        StateFileError: too deep, or (``exact``) an int beyond 64 bits or a float beyond a double.
+        _Inexact: not ``exact``, and a float big enough to have been such an int.
     """
     level: list[Any] = list(map(itemgetter(0), entries.values()))
     depth = 0
-    while level and not _JSON_NESTS.isdisjoint(set(map(type, level))):
+    maybe_big = False
+    while level:
+        kinds = set(map(type, level))
+        if float in kinds and not maybe_big:
+            floats = compress(level, map(_IS_FLOAT, map(type, level)))
+            maybe_big = max(map(abs, floats)) >= _MAYBE_BIG_INT
+        if _JSON_NESTS.isdisjoint(kinds):
+            break
         depth += 1
         if depth > MAX_DEPTH:
             break
         level = gc.get_referents(*level)
-    else:
+    if depth <= MAX_DEPTH and not exact:
+        if maybe_big:
+            raise _Inexact
         return
+    check = _check_json_depth if depth > MAX_DEPTH else _check_json_numbers
     for name, (value, _) in entries.items():
         try:
-            _check_json_depth(value, 0)
+            check(value, 0)
         except _Problem as problem:
             raise _problem_error(problem, name, path) from None
+
+
+def _check_json_numbers(value: Any, nesting: int) -> None:
+    cls = type(value)
+    if cls is int:
+        if not _INT64_MIN <= value <= _UINT64_MAX:
+            raise _int_problem(value)
+    elif cls is float:
+        if not math.isfinite(value):
+            raise _Problem("a number too big for a 64-bit float")
+    elif cls is dict or cls is list:
+        for key, item in value.items() if cls is dict else enumerate(value):
+            try:
+                _check_json_numbers(item, nesting + 1)
+            except _Problem as problem:
+                problem.parts.append(key)
+                raise
 
 
 def _check_json_depth(value: Any, nesting: int) -> None:
@@ -1317,7 +1398,7 @@ _V2_FLOATS = frozenset(name.lower() for name in ("Double", "Single", "Float"))
 _V2_FLOAT_WORDS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 
-def _from_v2(document: dict[str, Any], path: str | None) -> StateFile:
+def _from_v2(document: dict[str, Any], path: str | None, exact: bool) -> StateFile:
     metadata = document[_METADATA_KEY]
     if type(metadata) is not dict:
         raise StateFileError(f"{_METADATA_KEY} must be an object, got {_json_kind(metadata)}", path=path)
@@ -1348,7 +1429,7 @@ def _from_v2(document: dict[str, Any], path: str | None) -> StateFile:
                 f"the entry {_quoted(name)} is given twice; one would silently replace the other", path=path
             )
         try:
-            entries[name] = _v2_entry(item["Value"])
+            entries[name] = _v2_entry(item["Value"], exact)
         except _Problem as problem:
             raise _problem_error(problem, name, path) from None
     _check_entry_names(list(entries), path)
@@ -1368,7 +1449,7 @@ def _v2_items(obj: Any, tags: frozenset[str], what: str) -> list[Any]:
     return items
 
 
-def _v2_entry(entry: Any) -> tuple[Any, list[str]]:
+def _v2_entry(entry: Any, exact: bool) -> tuple[Any, list[str]]:
     fields = _v2_items(entry, _V2_DICTS, "an entry: a dictionary")
     found: dict[str, Any] = {}
     for field in fields:
@@ -1377,22 +1458,31 @@ def _v2_entry(entry: Any) -> tuple[Any, list[str]]:
         found[field["Key"]] = field["Value"]
     if "Value" not in found:
         raise _Problem("the entry has no Value")
-    value = _v2_decode(found["Value"], 0)
-    scope = _scope_list(_v2_decode(found.get("Scope"), 0))
+    value = _v2_decode(found["Value"], 0, exact)
+    scope = _scope_list(_v2_decode(found.get("Scope"), 0, exact))
     if scope is None:
         raise _Problem("the entry's Scope must be a list of strings")
     return value, scope
 
 
-def _v2_decode(obj: Any, nesting: int) -> Any:
-    """Decode one typed v2 value; ``nesting`` counts the containers of user data around it."""
+def _v2_decode(obj: Any, nesting: int, exact: bool) -> Any:
+    """Decode one typed v2 value; ``nesting`` counts the containers of user data around it.
+
+    ``exact``: the document was read with exact integers (see ``_exact_document``); otherwise a
+    float where an integer may stand and big enough to have been one raises ``_Inexact``.
+    """
     cls = type(obj)
     if cls is list:
         if nesting >= MAX_DEPTH:
             raise _Problem(_too_deep(MAX_DEPTH))
-        return _v2_decode_items(obj, nesting + 1)
+        return _v2_decode_items(obj, nesting + 1, exact)
     if cls is not dict:
-        return obj  # a raw scalar, as Pode's decoder also accepts
+        # a raw scalar, as Pode's decoder also accepts
+        if cls is int and not _INT64_MIN <= obj <= _UINT64_MAX:
+            raise _int_problem(obj)
+        if cls is float and not exact and abs(obj) >= _MAYBE_BIG_INT:
+            raise _Inexact
+        return obj
     tag = obj.get("Type")
     if type(tag) is not str:
         raise _Problem("an object without a Type tag")
@@ -1412,12 +1502,12 @@ def _v2_decode(obj: Any, nesting: int) -> Any:
                 if type(key) is not str:
                     raise _Problem(f"a {tag} key must be a string, got {_json_kind(key)}")
                 try:
-                    result[key] = _v2_decode(item["Value"], nesting + 1)
+                    result[key] = _v2_decode(item["Value"], nesting + 1, exact)
                 except _Problem as problem:
                     problem.parts.append(key)
                     raise
             return result
-        decoded = _v2_decode_items(items, nesting + 1)
+        decoded = _v2_decode_items(items, nesting + 1, exact)
         if kind in _V2_LISTS:
             return decoded
         try:
@@ -1426,29 +1516,36 @@ def _v2_decode(obj: Any, nesting: int) -> Any:
             return decoded  # unhashable items (dicts, lists): a set cannot hold them, a list can
     if "Value" not in obj:
         raise _Problem(f"a {tag} needs a Value")
-    return _v2_scalar(tag, kind, obj["Value"])
+    return _v2_scalar(tag, kind, obj["Value"], exact)
 
 
-def _v2_decode_items(items: list[Any], nesting: int) -> list[Any]:
+def _v2_decode_items(items: list[Any], nesting: int, exact: bool) -> list[Any]:
     out = []
     index = 0
     try:
         for index, item in enumerate(items):  # noqa: B007 (index names the culprit)
-            out.append(_v2_decode(item, nesting))
+            out.append(_v2_decode(item, nesting, exact))
     except _Problem as problem:
         problem.parts.append(index)
         raise
     return out
 
 
-def _v2_scalar(tag: str, kind: str, value: Any) -> Any:
+def _v2_scalar(tag: str, kind: str, value: Any, exact: bool) -> Any:
     cls = type(value)
+    if cls is float and not exact and abs(value) >= _MAYBE_BIG_INT and kind not in _V2_FLOATS:
+        raise _Inexact  # an Int64 beyond 64 bits or a big Decimal: read its digits exactly
     if kind in _V2_INTS:
         if cls is int:
+            if not _INT64_MIN <= value <= _UINT64_MAX:
+                raise _int_problem(value)
             return value
     elif kind in _V2_FLOATS:
         if cls is float or cls is int:
-            return float(value)
+            try:
+                return float(value)
+            except OverflowError:
+                pass
         if cls is str and value in _V2_FLOAT_WORDS:
             return _V2_FLOAT_WORDS[value]
     elif kind in ("string", "char"):
@@ -1471,6 +1568,8 @@ def _v2_scalar(tag: str, kind: str, value: Any) -> Any:
                 pass
     elif kind == "timespan":
         if cls is int:
+            if not _INT64_MIN <= value <= _INT64_MAX:
+                raise _Problem(f"TimeSpan of {value} ticks is outside a .NET TimeSpan's range (64 bits)")
             micro, rest = divmod(value, 10)
             try:
                 return _dt.timedelta(microseconds=micro + (rest >= 5))

@@ -241,3 +241,105 @@ def test_encode_refuses_names_a_restore_would_refuse(fmt: str) -> None:
     with pytest.raises(StateFileError, match="case") as info:
         encode({"Count": (1, []), "count": (2, [])}, format=fmt)
     assert '"Count"' in info.value.reason and '"count"' in info.value.reason
+
+
+# ------------------------------------------------------------------------------------------------
+# Integers beyond 64 bits
+
+INT64_MIN, UINT64_MAX = -(2**63), 2**64 - 1
+
+
+def raw_pode(path: Path, value_json: str, fmt: str = "pode") -> Path:
+    """A file whose value is given as JSON text (json.dumps would not keep a big int's spelling)."""
+    value = '{"a": [1, @]}'.replace("@", value_json)
+    if fmt == "pode":
+        text = '{"ok": {"Value": 1, "Scope": []}, "n": {"Value": @, "Scope": []}}'.replace("@", value)
+    else:
+        text = '{"ok": 1, "n": @}'.replace("@", value)
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("fmt", ["pode", "pode-legacy"])
+@pytest.mark.parametrize(
+    "text",
+    [str(UINT64_MAX + 1), str(INT64_MIN - 1), "1" + "0" * 30, "-1" + "0" * 30, "1" + "0" * 400],
+    ids=["2**64", "-2**63-1", "1e30", "-1e30", "400 digits"],
+)
+def test_a_pode_int_beyond_64_bits_is_refused_naming_its_key_path(
+    fmt: str, text: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = raw_pode(tmp_path / "big.json", text, fmt)
+    err = refused_everywhere(path, capsys, tmp_path)
+    assert err.key_path == "n.a[1]" and f"int {text} does not fit in 64 bits" in err.reason
+
+
+@pytest.mark.parametrize("fmt", ["pode", "pode-legacy"])
+def test_an_int_too_long_for_pythons_digit_limit_is_one_clear_error(
+    fmt: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = raw_pode(tmp_path / "big.json", "1" + "0" * 5000, fmt)
+    refused_everywhere(path, capsys, tmp_path)
+
+
+@pytest.mark.parametrize("fmt", ["pode", "pode-legacy"])
+def test_pode_ints_at_the_64_bit_bounds_and_big_floats_are_kept(fmt: str, tmp_path: Path) -> None:
+    for text, expected in [
+        (str(UINT64_MAX), UINT64_MAX),
+        (str(INT64_MIN), INT64_MIN),
+        ("1e20", 1e20),
+        ("18446744073709551616.0", 2.0**64),
+        ("-1.8446744073709552e19", -(2.0**64)),
+        ('"123456789012345678901234567890"', "123456789012345678901234567890"),
+    ]:
+        path = raw_pode(tmp_path / "ok.json", text, fmt)
+        state = SharedState()
+        state.restore(path)
+        got = state.get("n")["a"][1]
+        assert got == expected and type(got) is type(expected), text
+        state.save(tmp_path / "again.json")  # and it saves back
+
+
+def v2_raw(path: Path, value_json: str) -> Path:
+    document = json.dumps(v2_document({"ok": None, "n": "@VALUE@"}))
+    path.write_text(document.replace('"@VALUE@"', value_json))
+    return path
+
+
+@pytest.mark.parametrize(
+    "value_json",
+    [
+        '{"Type": "Int64", "Value": 18446744073709551616}',
+        '{"Type": "UInt64", "Value": -9223372036854775809}',
+        '[1, {"Type": "Int32", "Value": 100000000000000000000000000000}]',
+        "[1, 18446744073709551616]",  # a raw number, as Pode's decoder also reads them
+        '{"Type": "TimeSpan", "Value": 9223372036854775808}',  # beyond what a TimeSpan (and we) can write
+    ],
+)
+def test_a_v2_int_beyond_64_bits_is_refused(
+    value_json: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    err = refused_everywhere(v2_raw(tmp_path / "big.json", value_json), capsys, tmp_path)
+    assert err.key_path is not None and err.key_path.startswith("n")
+    assert "64 bits" in err.reason or "TimeSpan" in err.reason
+
+
+def test_a_v2_decimal_written_as_a_big_json_number_is_read_exactly(tmp_path: Path) -> None:
+    from decimal import Decimal
+
+    # Pode writes a [decimal] as a JSON number: its biggest is 29 digits, beyond a double's precision.
+    path = v2_raw(tmp_path / "dec.json", '[{"Type": "Decimal", "Value": 79228162514264337593543950335}]')
+    state = SharedState()
+    state.restore(path)
+    assert state.get("n") == [Decimal("79228162514264337593543950335")]
+    state.save(tmp_path / "again.json", format="pode-v2")
+    again = SharedState()
+    again.restore(tmp_path / "again.json")
+    assert again.get("n") == [Decimal("79228162514264337593543950335")]
+
+
+def test_v2_big_doubles_stay_doubles(tmp_path: Path) -> None:
+    path = v2_raw(tmp_path / "d.json", '[{"Type": "Double", "Value": 18446744073709551616}, 1e300]')
+    state = SharedState()
+    state.restore(path)
+    assert state.get("n") == [2.0**64, 1e300]
