@@ -1557,9 +1557,17 @@ def _v2_scalar(tag: str, kind: str, value: Any, exact: bool) -> Any:
     elif kind == "decimal":
         if cls in (str, int, float):
             try:
-                return Decimal(value if cls is not float else repr(value))
+                number = Decimal(value if cls is not float else repr(value))
             except InvalidOperation:
                 pass
+            else:
+                if number.is_finite():
+                    return number
+                # What _v2_decimal refuses to write, restore refuses to read.
+                raise _Problem(
+                    f"Decimal {value} cannot be held: .NET's Decimal has no NaN or infinity, so "
+                    "neither Pode nor a pode-v2 save can keep it"
+                )
     elif kind == "datetime":
         if cls is str:
             try:

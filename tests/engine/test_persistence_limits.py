@@ -343,3 +343,27 @@ def test_v2_big_doubles_stay_doubles(tmp_path: Path) -> None:
     state = SharedState()
     state.restore(path)
     assert state.get("n") == [2.0**64, 1e300]
+
+
+# ------------------------------------------------------------------------------------------------
+# Values the pode-v2 writer cannot write back
+
+
+@pytest.mark.parametrize("text", ["NaN", "sNaN", "-nan", "sNaN12", "Infinity", "-Infinity", "inf"])
+def test_a_v2_decimal_nan_or_infinity_is_refused(
+    text: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # .NET's Decimal has neither: Pode cannot read such a file and our writer refuses to write one.
+    path = v2_raw(tmp_path / "dec.json", json.dumps([{"Type": "Decimal", "Value": text}]))
+    err = refused_everywhere(path, capsys, tmp_path)
+    assert err.key_path == "n[0]" and "Decimal" in err.reason
+
+
+def test_finite_v2_decimals_still_restore(tmp_path: Path) -> None:
+    from decimal import Decimal
+
+    texts = ["-0", "1E+5", "0.10", "-12.5e-3", "79228162514264337593543950335"]
+    path = v2_raw(tmp_path / "dec.json", json.dumps([{"Type": "Decimal", "Value": t} for t in texts]))
+    state = SharedState()
+    state.restore(path)
+    assert [str(d) for d in state.get("n")] == [str(Decimal(t)) for t in texts]
