@@ -367,3 +367,14 @@ def test_finite_v2_decimals_still_restore(tmp_path: Path) -> None:
     state = SharedState()
     state.restore(path)
     assert [str(d) for d in state.get("n")] == [str(Decimal(t)) for t in texts]
+
+
+def test_a_long_key_path_is_shortened_in_the_message_but_kept_whole(tmp_path: Path) -> None:
+    path = write_file(tmp_path / "deep.json", "pode", {"deep": nest(MAX_DEPTH + 1, "list")})
+    with pytest.raises(StateFileError) as info:
+        read_file(path)
+    err = info.value
+    assert err.key_path == "deep" + "[0]" * MAX_DEPTH
+    message = str(err)
+    assert len(message) < 400 and message.startswith(f"{path}, at deep[0][0]") and err.reason in message
+    assert "…" in message and "[0][0]: nested deeper" in message
