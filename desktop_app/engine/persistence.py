@@ -626,9 +626,9 @@ def _v2_fragment(value: Any, nesting: int, limit: int, ancestors: set[int]) -> o
     encoded = _v2_value(value, 0, nesting, limit, ancestors)
     try:
         return orjson.Fragment(orjson.dumps(encoded, default=_reject))
-    except orjson.JSONEncodeError:  # only text can fail here: name the string
+    except orjson.JSONEncodeError as exc:  # only text can fail here: name the string
         _check_text(value)
-        raise
+        raise _Problem(f"cannot be written as JSON: {exc}") from None
 
 
 def _v2_value(value: Any, level: int, nesting: int, limit: int, ancestors: set[int]) -> Any:
@@ -1198,6 +1198,14 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+def _shown(value: Any) -> str:
+    """A decoded JSON value as JSON text, for messages (also an int beyond 64 bits, read exactly)."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value, ensure_ascii=False)
+
+
 def _int_problem(value: int) -> _Problem:
     return _Problem(
         f"int {value} does not fit in 64 bits; Pode and most JSON readers cannot keep it exactly "
@@ -1404,7 +1412,9 @@ def _from_v2(document: dict[str, Any], path: str | None, exact: bool) -> StateFi
         raise StateFileError(f"{_METADATA_KEY} must be an object, got {_json_kind(metadata)}", path=path)
     version = metadata.get("Version")
     if type(version) not in (int, float) or version != _VERSION:
-        shown = "(none given)" if "Version" not in metadata else orjson.dumps(version).decode()
+        if type(version) is float and not exact and abs(version) >= _MAYBE_BIG_INT:
+            raise _Inexact  # name the version as written
+        shown = "(none given)" if "Version" not in metadata else _shown(version)
         raise StateFileError(
             f"unsupported state file version {shown}; this version of the app reads version {_VERSION} "
             "files (and older unversioned ones)",
@@ -1442,7 +1452,7 @@ def _v2_items(obj: Any, tags: frozenset[str], what: str) -> list[Any]:
         raise _Problem(f"expected {what} object with Type and Items, got {_json_kind(obj)}")
     tag = obj.get("Type")
     if type(tag) is not str or tag.lower() not in tags:
-        raise _Problem(f"expected {what} Type, got {orjson.dumps(tag).decode()}")
+        raise _Problem(f"expected {what} Type, got {_shown(tag)}")
     items = obj.get("Items")
     if type(items) is not list:
         raise _Problem(f"Items of a {tag} must be an array, got {_json_kind(items)}")
@@ -1591,4 +1601,4 @@ def _v2_scalar(tag: str, kind: str, value: Any, exact: bool) -> Any:
                 pass
     else:
         raise _Problem(f"unknown Type tag {tag!r}; this file holds a type the app cannot restore")
-    raise _Problem(f"invalid {tag} value {orjson.dumps(value).decode()}")
+    raise _Problem(f"invalid {tag} value {_shown(value)}")

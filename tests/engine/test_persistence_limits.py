@@ -378,3 +378,37 @@ def test_a_long_key_path_is_shortened_in_the_message_but_kept_whole(tmp_path: Pa
     message = str(err)
     assert len(message) < 400 and message.startswith(f"{path}, at deep[0][0]") and err.reason in message
     assert "…" in message and "[0][0]: nested deeper" in message
+
+
+@pytest.mark.parametrize(
+    "value_json",
+    [
+        '{"Type": "Guid", "Value": 18446744073709551616}',
+        '{"Type": "Boolean", "Value": -18446744073709551616}',
+        '{"Type": "Double", "Value": 1' + "0" * 400 + "}",
+        '{"Type": 18446744073709551616, "Value": 1}',
+        '{"Type": "Hashtable", "Items": [{"Key": 18446744073709551616, "Value": 1}]}',
+    ],
+)
+def test_big_ints_in_other_places_of_a_v2_file_are_one_clear_error(
+    value_json: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    err = refused_everywhere(v2_raw(tmp_path / "big.json", value_json), capsys, tmp_path)
+    assert err.key_path is not None and err.key_path.startswith("n")
+
+
+def test_a_big_int_version_is_an_unsupported_version(tmp_path: Path) -> None:
+    text = (
+        v2_raw(tmp_path / "v.json", "1")
+        .read_text()
+        .replace('"Version": 2', '"Version": 18446744073709551618')
+    )
+    with pytest.raises(StateFileError, match="unsupported state file version 18446744073709551618"):
+        decode(text.encode())
+
+
+def test_a_lone_surrogate_deep_in_a_v2_value_names_its_key_path() -> None:
+    value = nest(MAX_DEPTH - 1, "dict", leaf={"bad": "\ud800"})
+    with pytest.raises(StateFileError, match="surrogate") as info:
+        encode({"deep": (value, [])}, format="pode-v2")
+    assert info.value.key_path == "deep" + ".k" * (MAX_DEPTH - 1) + ".bad"
