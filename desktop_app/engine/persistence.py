@@ -243,17 +243,17 @@ def encode(
     values = list(map(itemgetter(0), pairs))
     scopes = _checked_scopes(names, list(map(itemgetter(1), pairs)), where)
     if set(map(type, names)) <= _STR_ONLY:  # other names are refused below, naming them
-        _check_entry_names(names, where)
+        _check_entry_names(entries, where)
     if format == "pode":
         return _encode_pode(names, values, scopes, compress, depth, where)
     return _encode_v2(names, values, scopes, compress, depth, where)
 
 
-def _check_entry_names(names: list[str], path: str | None) -> None:
+def _check_entry_names(names: Mapping[str, Any], path: str | None) -> None:
     """Refuse names the state cannot hold apart: an empty one, or two equal but for case.
 
     Names in a state are case-insensitive (``str.casefold``), so "Count" and "count" in one file
-    would silently become one entry. ``names`` must be distinct (a dict's keys). The usual case,
+    would silently become one entry. ``names`` is a mapping keyed by the names. The usual case,
     no name changing under casefold, is one C-speed pass over all names joined together.
     """
     if "" in names:
@@ -1275,7 +1275,7 @@ _LIST_ONLY: frozenset[type] = frozenset({list})
 
 def _from_legacy(document: dict[str, Any], path: str | None, exact: bool) -> StateFile:
     loaded = _legacy_entries(document, path)
-    _check_entry_names(list(loaded.entries), path)
+    _check_entry_names(loaded.entries, path)
     _check_legacy_values(loaded.entries, path, exact)
     return loaded
 
@@ -1442,7 +1442,7 @@ def _from_v2(document: dict[str, Any], path: str | None, exact: bool) -> StateFi
             entries[name] = _v2_entry(item["Value"], exact)
         except _Problem as problem:
             raise _problem_error(problem, name, path) from None
-    _check_entry_names(list(entries), path)
+    _check_entry_names(entries, path)
     return StateFile(entries, "pode-v2")
 
 
