@@ -1162,14 +1162,14 @@ def decode(data: bytes, *, path: str | os.PathLike[str] | None = None) -> StateF
             _raise_parse_error(exc, source, bom, where)
             return None  # whitespace only
         try:
-            return _checked_document(document, where, exact=False)
+            return _checked_document(document, where, exact=False, raw=data if encoding == "utf-8" else None)
         except _Inexact:
             return _checked_document(_exact_document(source, where), where, exact=True)
 
 
-def _checked_document(document: Any, path: str | None, *, exact: bool) -> StateFile | None:
+def _checked_document(document: Any, path: str | None, *, exact: bool, raw: Any = None) -> StateFile | None:
     try:
-        return _from_document(document, path, exact)
+        return _from_document(document, path, exact, raw)
     except RecursionError:
         raise StateFileError("nested too deeply to read", path=path) from None
 
@@ -1239,7 +1239,7 @@ def _raise_parse_error(
     raise StateFileError(reason, path=path, position=f"line {exc.lineno}, column {exc.colno}") from exc
 
 
-def _from_document(document: Any, path: str | None, exact: bool) -> StateFile | None:
+def _from_document(document: Any, path: str | None, exact: bool, raw: Any) -> StateFile | None:
     if document is None:
         return None
     if type(document) is not dict:
@@ -1248,7 +1248,7 @@ def _from_document(document: Any, path: str | None, exact: bool) -> StateFile | 
         )
     if _METADATA_KEY in document:
         return _from_v2(document, path, exact)
-    return _from_legacy(document, path, exact)
+    return _from_legacy(document, path, exact, raw)
 
 
 def _json_kind(value: Any) -> str:
@@ -1273,10 +1273,10 @@ _SECOND = itemgetter(1)
 _LIST_ONLY: frozenset[type] = frozenset({list})
 
 
-def _from_legacy(document: dict[str, Any], path: str | None, exact: bool) -> StateFile:
+def _from_legacy(document: dict[str, Any], path: str | None, exact: bool, raw: Any) -> StateFile:
     loaded = _legacy_entries(document, path)
     _check_entry_names(loaded.entries, path)
-    _check_legacy_values(loaded.entries, path, exact)
+    _check_legacy_values(loaded.entries, path, exact, raw)
     return loaded
 
 
@@ -1313,42 +1313,77 @@ def _legacy_entries(document: dict[str, Any], path: str | None) -> StateFile:
 _JSON_NESTS: frozenset[type] = frozenset({dict, list})
 
 
-def _check_legacy_values(entries: Entries, path: str | None, exact: bool) -> None:
+def _check_legacy_values(entries: Entries, path: str | None, exact: bool, raw: Any) -> None:
     """Refuse values nested deeper than MAX_DEPTH or holding an int beyond 64 bits, naming where.
 
-    Walks level by level with C-speed idioms (``gc.get_referents`` gives the children of all
-    containers of a level at once), as ``_pode_values_clean`` does, noting any float that may
-    be an integer orjson could not read exactly (then ``_Inexact`` asks for an exact reading).
-    Only a file that is refused is walked again, in Python, to find where.
+    Both checks use C-speed idioms only, as ``_pode_values_clean`` does; a restore of the usual
+    file pays about a fifth of its parse for them. Only a file that is refused is walked again,
+    in Python, to find where.
+
+    Args:
+        raw: the file's bytes (or text), to look for integers orjson may have read inexactly.
 
     Raises:
         StateFileError: too deep, or (``exact``) an int beyond 64 bits or a float beyond a double.
-        _Inexact: not ``exact``, and a float big enough to have been such an int.
+        _Inexact: not ``exact``, and a float that may have been an int beyond 64 bits.
     """
-    level: list[Any] = list(map(itemgetter(0), entries.values()))
-    depth = 0
-    maybe_big = False
-    while level:
-        kinds = set(map(type, level))
-        if float in kinds and not maybe_big:
-            floats = compress(level, map(_IS_FLOAT, map(type, level)))
-            maybe_big = max(map(abs, floats)) >= _MAYBE_BIG_INT
-        if _JSON_NESTS.isdisjoint(kinds):
-            break
-        depth += 1
-        if depth > MAX_DEPTH:
-            break
-        level = gc.get_referents(*level)
-    if depth <= MAX_DEPTH and not exact:
-        if maybe_big:
+    values: list[Any] = list(map(itemgetter(0), entries.values()))
+    too_deep = _json_depth(values) > MAX_DEPTH
+    if not too_deep and not exact:
+        if _may_hold_big_ints(raw) and _has_big_float(values):
             raise _Inexact
         return
-    check = _check_json_depth if depth > MAX_DEPTH else _check_json_numbers
+    check = _check_json_depth if too_deep else _check_json_numbers
     for name, (value, _) in entries.items():
         try:
             check(value, 0)
         except _Problem as problem:
             raise _problem_error(problem, name, path) from None
+
+
+def _json_depth(values: list[Any]) -> int:
+    """The deepest nesting among parsed JSON values, or MAX_DEPTH + 1 if deeper than that.
+
+    ``gc.get_referents`` gives the children of all containers of a level at once (scalars have
+    none), so the walk takes one C call a level; only the last level's types are looked at, for
+    empty containers, which have no children but count.
+    """
+    level = values
+    depth = 0
+    while True:
+        children = gc.get_referents(*level)
+        if not children:
+            return depth + (not _JSON_NESTS.isdisjoint(set(map(type, level))))
+        depth += 1
+        if depth > MAX_DEPTH:
+            return depth
+        level = children
+
+
+_DIGITS_ONLY = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x20 for byte in range(256))
+_INT64_DIGITS = b"0" * 19  # an integer beyond 64 bits has at least 19 digits
+
+
+def _may_hold_big_ints(raw: Any) -> bool:
+    """Whether the UTF-8 text has 19 digits in a row somewhere (in a number, or in a string)."""
+    if not isinstance(raw, bytes | bytearray):
+        return True  # UTF-16/32 text, rare: let the float walk decide
+    return _INT64_DIGITS in raw.translate(_DIGITS_ONLY)
+
+
+def _has_big_float(values: list[Any]) -> bool:
+    """Whether a float of magnitude >= 2**63 (what orjson makes of a bigger int) is in ``values``."""
+    level = values
+    while level:
+        kinds = set(map(type, level))
+        if float in kinds:
+            floats = compress(level, map(_IS_FLOAT, map(type, level)))
+            if max(map(abs, floats)) >= _MAYBE_BIG_INT:
+                return True
+        if _JSON_NESTS.isdisjoint(kinds):
+            return False
+        level = gc.get_referents(*level)
+    return False
 
 
 def _check_json_numbers(value: Any, nesting: int) -> None:
