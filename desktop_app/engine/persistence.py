@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import gc
+import itertools
 import json
 import math
 import os
@@ -17,7 +18,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from itertools import chain, compress, repeat
+from itertools import chain, repeat
 from operator import itemgetter, setitem
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -1377,7 +1378,7 @@ def _has_big_float(values: list[Any]) -> bool:
     while level:
         kinds = set(map(type, level))
         if float in kinds:
-            floats = compress(level, map(_IS_FLOAT, map(type, level)))
+            floats = itertools.compress(level, map(_IS_FLOAT, map(type, level)))
             if max(map(abs, floats)) >= _MAYBE_BIG_INT:
                 return True
         if _JSON_NESTS.isdisjoint(kinds):
