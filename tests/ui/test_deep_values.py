@@ -57,3 +57,15 @@ def test_a_max_depth_value_is_shown_searched_and_updated_to_its_bottom(
     deeper, _ = nest(kind, "needle-2")
     model.apply_delta(StateDelta((snap(deeper, 2),), (), 2))
     assert model.node_for_path(("deep", *keys)) is leaf and leaf.value == "needle-2"
+
+
+def test_a_max_depth_state_is_snapshotted_and_loaded_back(tmp_path: Any) -> None:
+    from desktop_app.engine import SharedState
+    from desktop_app.ui.snapshot_store import SnapshotStore
+
+    value, _ = nest("mixed", "leaf")
+    state = SharedState()
+    state.set("deep", value, scope="users")
+    store = SnapshotStore(tmp_path)
+    info = store.take(state, "deep")  # state.snapshot(), then a pode-v2 file
+    assert store.load(info) == {"deep": (value, ["users"])}
