@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 _MISSING: Any = object()
@@ -65,6 +67,50 @@ def _scalar_differs(a: Any, b: Any) -> bool:
     return not (isinstance(a, float) and a != a and b != b)
 
 
+def _equal(a: Any, b: Any) -> bool:
+    """``a == b`` for two values of the same type, except that a value always equals itself.
+
+    A Decimal NaN equals a NaN of the same kind (quiet or signalling), sign and payload, and
+    comparing one never raises (``==`` on a signalling NaN raises InvalidOperation). Sets are
+    equal when their NaN members match the same way: two reads of one file give distinct NaN
+    objects, which a set's own ``==`` never finds in each other.
+    """
+    if isinstance(a, Decimal):
+        if a.is_nan() or b.is_nan():
+            return bool(a.compare_total(b) == 0)  # a total order over representations: never signals
+        return bool(a == b)
+    if isinstance(a, set | frozenset):
+        return _sets_equal(a, b)
+    return bool(a == b)
+
+
+def _is_nan(value: Any) -> bool:
+    if type(value) is float:
+        return value != value
+    return isinstance(value, Decimal) and value.is_nan()
+
+
+def _nan_key(value: Any) -> tuple[str, str]:
+    if type(value) is float:
+        return ("float", "-nan" if math.copysign(1.0, value) < 0 else "nan")
+    return ("Decimal", str(value))  # "NaN", "-NaN", "NaN12"
+
+
+def _sets_equal(a: Any, b: Any) -> bool:
+    if len(a) != len(b):
+        return False
+    if a == b:
+        return True
+    nans_a = [x for x in a if _is_nan(x)]
+    nans_b = [x for x in b if _is_nan(x)]
+    if not nans_a or len(nans_a) != len(nans_b):
+        return False
+    rest_a = {x for x in a if not _is_nan(x)}
+    return rest_a == {x for x in b if not _is_nan(x)} and sorted(map(_nan_key, nans_a)) == sorted(
+        map(_nan_key, nans_b)
+    )
+
+
 def _diff_into(a: Any, b: Any, path: Path, out: list[Change]) -> None:
     # Plain functions appending to one list (not nested generators), with the common cases (same
     # type, a scalar, a dict, a list) tested inline before any call: a 200k-entry state is walked
@@ -90,7 +136,7 @@ def _diff_into(a: Any, b: Any, path: Path, out: list[Change]) -> None:
         _diff_seq(a, b, path, out)
         return
     # A type change (1 -> 1.0, 1 -> True, list -> tuple, dict -> list) or two unequal other values.
-    if ta is not type(b) or a != b:
+    if ta is not type(b) or not _equal(a, b):
         out.append(Change("changed", path, a, b))
 
 

@@ -33,9 +33,21 @@ class StateFileError(Exception):
         if position:
             parts.append(position)
         if key_path:
-            parts.append(f"at {key_path}")
+            parts.append(f"at {_shortened(key_path)}")
         prefix = ": ".join([", ".join(parts)]) if parts else ""
         super().__init__(f"{prefix}: {reason}" if prefix else reason)
+
+
+def _shortened(key_path: str, keep: int = 60) -> str:
+    """A key path for a one-line message: a very deep one keeps its start and end (the attribute keeps it all)."""
+    if len(key_path) <= 3 * keep:
+        return key_path
+    head = key_path[:keep]
+    tail = key_path[-keep:]
+    # cut where a key or index starts, so no part of the path is shown broken
+    head_cut = max(head.rfind("["), head.rfind("."))
+    tail_cut = min((i for i in (tail.find("["), tail.find(".")) if i >= 0), default=0)
+    return f"{head[:head_cut] if head_cut > 0 else head}…{tail[tail_cut:]}"
 
 
 class ScriptError(Exception):

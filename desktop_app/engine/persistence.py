@@ -4,30 +4,37 @@ from __future__ import annotations
 
 import datetime as _dt
 import gc
+import itertools
 import json
 import math
 import os
 import re
 import secrets
 import stat
-import sys
+import threading
 import uuid
 from collections import deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from itertools import chain, repeat
 from operator import itemgetter, setitem
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 
 from desktop_app.engine.errors import StateFileError
 
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
+
 __all__ = [
     "FORMATS",
+    "MAX_DEPTH",
     "Entries",
     "StateFile",
     "atomic_write",
@@ -46,13 +53,23 @@ _METADATA_KEY = "__pode_state_metadata__"
 _DATA_KEY = "__pode_state_data__"
 _VERSION = 2
 
-# orjson refuses to nest deeper than this (measured: 254 levels serialise, 255 do not).
-_MAX_JSON_NESTING = 254
-# A "pode" file spends two levels on the document and the {Value, Scope} entry object.
-_MAX_PODE_USER_DEPTH = _MAX_JSON_NESTING - 2
-# Everything v2 writes is far shallower than orjson's parser limit (1024); refusing more keeps
-# the recursive decoder well inside Python's recursion limit.
-_MAX_V2_READ_NESTING = _MAX_JSON_NESTING
+MAX_DEPTH = 200
+"""The deepest a value in a state file may nest: containers inside containers, counted in the
+user's data (a scalar is 0, ``[1]`` is 1, ``{"a": [1]}`` is 2; a set counts like a list).
+
+The one limit for every path: restore refuses deeper files (StateFileError naming the file and
+the key path), save and convert refuse deeper values, and everything restore accepts is saved
+again in either format, copied by ``snapshot()``, compared by ``diff``, shown by ``inspect`` and
+the tree. Why 200: a "pode" file spends two JSON levels on the document and the entry, and
+orjson writes at most 254, so "pode" cannot hold more than 252; and the recursive readers of a
+value (copy.deepcopy, the diff, the tree's copies and filter) spend two to three Python frames a
+level, so 200 leaves them at least ~400 of Python's default 1000 for their callers.
+"""
+
+# orjson refuses to write deeper than this (measured: 254 levels serialise, 255 do not) and to
+# read deeper than 1024. pode-v2 spends up to three JSON levels on each level of user data, so
+# its deep subtrees are serialised by separate orjson calls and spliced in (see ``_v2_value``).
+_ORJSON_MAX_WRITE_NESTING = 254
 
 _NONE_TYPE = type(None)
 _JSON_SCALARS: frozenset[type] = frozenset({str, int, float, bool, _NONE_TYPE})
@@ -90,6 +107,10 @@ class StateFile:
 
     entries: Entries
     format: str
+
+
+class _Inexact(Exception):
+    """Internal: orjson read what may be an integer beyond 64 bits as a float; read exactly instead."""
 
 
 class _Problem(Exception):
@@ -197,7 +218,8 @@ def encode(
         compress: write compact JSON instead of 2-space indented JSON.
         depth: the deepest container nesting allowed in any value, counted in the user's data:
             a scalar is depth 0, ``[1]`` is 1, ``{"a": [1]}`` is 2 (a set counts like a list).
-            None means no limit beyond what the file format can hold (252 levels for "pode").
+            None means ``MAX_DEPTH``, the most a state file may hold; a larger depth is capped
+            at ``MAX_DEPTH``.
         path: the file the bytes are meant for; only used in error messages.
 
     Returns:
@@ -221,9 +243,43 @@ def encode(
     pairs = list(entries.values())
     values = list(map(itemgetter(0), pairs))
     scopes = _checked_scopes(names, list(map(itemgetter(1), pairs)), where)
+    if set(map(type, names)) <= _STR_ONLY:  # other names are refused below, naming them
+        _check_entry_names(entries, where)
     if format == "pode":
         return _encode_pode(names, values, scopes, compress, depth, where)
     return _encode_v2(names, values, scopes, compress, depth, where)
+
+
+def _check_entry_names(names: Mapping[str, Any], path: str | None) -> None:
+    """Refuse names the state cannot hold apart: an empty one, or two equal but for case.
+
+    Names in a state are case-insensitive (``str.casefold``), so "Count" and "count" in one file
+    would silently become one entry. ``names`` is a mapping keyed by the names. The usual case,
+    no name changing under casefold, is one C-speed pass over all names joined together.
+    """
+    if "" in names:
+        raise StateFileError(
+            'an entry has an empty name (""); state entry names must be non-empty', path=path
+        )
+    joined = "\x00".join(names)
+    if joined.casefold() == joined:
+        return
+    folded = list(map(str.casefold, names))
+    if len(set(folded)) == len(folded):
+        return
+    first_of: dict[str, str] = {}
+    for name, key in zip(names, folded, strict=True):
+        other = first_of.setdefault(key, name)
+        if other is not name:
+            raise StateFileError(
+                f"the entries {_quoted(other)} and {_quoted(name)} differ only in case; names are "
+                "case-insensitive, so one would silently replace the other: rename one",
+                path=path,
+            )
+
+
+def _quoted(name: str) -> str:
+    return json.dumps(name, ensure_ascii=False)
 
 
 def _check_names(names: list[str], path: str | None) -> None:
@@ -312,6 +368,12 @@ def _encode_pode(
     return data
 
 
+def _too_deep(limit: int) -> str:
+    if limit < MAX_DEPTH:
+        return f"nested deeper than depth={limit} (containers inside containers)"
+    return f"nested deeper than {MAX_DEPTH} levels, the most a state file may hold (containers inside containers)"
+
+
 def _pode_values_clean(values: list[Any], data: bytes, depth: int | None) -> bool:
     """Cheap check of what orjson accepted: only JSON types, no NaN/inf, no deeper than ``depth``.
 
@@ -325,6 +387,7 @@ def _pode_values_clean(values: list[Any], data: bytes, depth: int | None) -> boo
     index = 0
     nones = 0
     saw_float = False
+    limit = MAX_DEPTH if depth is None else min(depth, MAX_DEPTH)
     while level:
         kinds = set(map(type, level))
         # orjson also writes UUID, Enum members and Fragment natively; those must be refused.
@@ -335,7 +398,7 @@ def _pode_values_clean(values: list[Any], data: bytes, depth: int | None) -> boo
         saw_float = saw_float or float in kinds
         if kinds <= _JSON_SCALARS:
             break
-        if depth is not None and index >= depth:
+        if index >= limit:
             return False
         level = gc.get_referents(*level)
         index += 1
@@ -354,7 +417,7 @@ _NULL_TOKENS = (b"null,", b"null]", b"null}", b"null\n")
 
 def _raise_pode_problem(names: list[str], values: list[Any], depth: int | None, path: str | None) -> None:
     """Find the first value a "pode" file cannot hold and raise StateFileError naming it."""
-    limit = _MAX_PODE_USER_DEPTH if depth is None else min(depth, _MAX_PODE_USER_DEPTH)
+    limit = MAX_DEPTH if depth is None else min(depth, MAX_DEPTH)
     for name, value in zip(names, values, strict=True):
         try:
             _check_pode_value(value, 0, limit, depth, set())
@@ -380,9 +443,7 @@ def _check_pode_value(value: Any, level: int, limit: int, depth: int | None, anc
         if id(value) in ancestors:
             raise _Problem(f"this {cls.__name__} contains itself (a self-referencing container)")
         if level >= limit:
-            if depth is not None and level >= depth:
-                raise _Problem(f"nested deeper than depth={depth} (containers inside containers)")
-            raise _Problem(f"nested deeper than a state file can hold ({_MAX_PODE_USER_DEPTH} levels)")
+            raise _Problem(_too_deep(limit))
         ancestors.add(id(value))
         if cls is dict:
             for key, item in value.items():
@@ -491,7 +552,7 @@ def _dump_v2(
     depth: int | None,
     path: str | None,
 ) -> bytes:
-    limit = sys.maxsize if depth is None else depth
+    limit = MAX_DEPTH if depth is None else min(depth, MAX_DEPTH)
     items: list[dict[str, Any]] = []
     for name, value, scope in zip(names, values, scopes, strict=True):
         try:
@@ -562,6 +623,15 @@ def _v2_decimal(value: Decimal) -> dict[str, Any]:
     return {"Type": "Decimal", "Value": str(value)}
 
 
+def _v2_fragment(value: Any, nesting: int, limit: int, ancestors: set[int]) -> orjson.Fragment:
+    encoded = _v2_value(value, 0, nesting, limit, ancestors)
+    try:
+        return orjson.Fragment(orjson.dumps(encoded, default=_reject))
+    except orjson.JSONEncodeError as exc:  # only text can fail here: name the string
+        _check_text(value)
+        raise _Problem(f"cannot be written as JSON: {exc}") from None
+
+
 def _v2_value(value: Any, level: int, nesting: int, limit: int, ancestors: set[int]) -> Any:
     """Encode one value; ``level`` is the JSON nesting of its encoding, ``nesting`` the user's depth."""
     cls = type(value)
@@ -579,11 +649,13 @@ def _v2_value(value: Any, level: int, nesting: int, limit: int, ancestors: set[i
         if id(value) in ancestors:
             raise _Problem(f"this {cls.__name__} contains itself (a self-referencing container)")
         if nesting >= limit:
-            raise _Problem(f"nested deeper than depth={limit} (containers inside containers)")
+            raise _Problem(_too_deep(limit))
         # A dict costs three JSON levels (wrapper, Items, {Key, Value}), a set two, a list one,
-        # and a scalar's {Type, Value} wrapper one more.
-        if level + (3 if cls is dict else 2 if cls is set or cls is frozenset else 1) > _MAX_JSON_NESTING:
-            raise _Problem(f"nested deeper than a state file can hold ({_MAX_JSON_NESTING} JSON levels)")
+        # and a scalar's {Type, Value} wrapper one more. ``level`` counts from the start of the
+        # current orjson call; a subtree that would take it past what orjson writes becomes a
+        # call of its own, spliced in as a Fragment (written compact: it cannot know its indent).
+        if level + 4 > _ORJSON_MAX_WRITE_NESTING:
+            return _v2_fragment(value, nesting, limit, ancestors)
         ancestors.add(id(value))
         out: Any
         if cls is dict:
@@ -639,48 +711,57 @@ def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
     renames it over the target with ``os.replace`` and fsyncs the folder (best effort). An
     existing file keeps its permission bits (and, best effort, its owner); a new file gets
     ``0o666 & ~umask``. A symlink is followed: the file it points to is replaced, the link stays.
-    On any error the temporary file is removed and the target is untouched.
+    Only a regular file (or nothing) is ever replaced: a folder, FIFO, socket or device node at
+    the target (or at the end of the symlink) is refused and left as it is, so even as root
+    ``atomic_write("/dev/null", ...)`` cannot replace the system's ``/dev/null``.
+    On any error the temporary file is removed and the target is untouched. A process killed
+    mid-write cannot remove its temporary file; the next write to the same target does (see
+    ``_remove_leftovers``).
 
     Args:
         path: the state file to write.
         data: the complete new contents, e.g. from ``encode``.
 
     Raises:
-        StateFileError: the folder does not exist, the target is a folder, or the OS refused
-            (permissions, disk full, ...); the message names the file.
+        StateFileError: the folder does not exist, the target is not a regular file (a folder,
+            FIFO, socket, device node), or the OS refused (permissions, disk full, ...); the
+            message names the file.
 
     Example:
         >>> atomic_write("state.json", encode({"count": (5, [])}))  # doctest: +SKIP
     """
-    target = Path(os.fspath(path))
+    given = Path(os.fspath(path))
+    target = given
     if target.is_symlink():
         target = Path(os.path.realpath(target))
     folder = target.parent
     if not folder.is_dir():
         raise StateFileError(f"folder {str(folder)!r} does not exist; create it first", path=target)
-    try:
-        existing: os.stat_result | None = os.stat(target)
-    except FileNotFoundError:
-        existing = None
-    except OSError as exc:
-        raise StateFileError(f"cannot inspect the file: {exc.strerror or exc}", path=target) from exc
-    if existing is not None and stat.S_ISDIR(existing.st_mode):
-        raise StateFileError("is a folder, not a state file", path=target)
+    existing = _existing_regular_file(given, target)
 
+    _remove_leftovers(folder, target.name)
     mode = stat.S_IMODE(existing.st_mode) if existing is not None else 0o666
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
     temp: Path | None = None
     fd = -1
     try:
         for _ in range(100):
-            temp = folder / f".{target.name}.{secrets.token_hex(4)}.tmp"
+            temp = folder / _temp_name(target.name)
+            _in_flight_add(temp.name)
             try:
                 # The kernel applies the umask to a new file's mode, which is exactly 0o666 & ~umask.
                 fd = os.open(temp, flags, mode & 0o777)
-                break
             except FileExistsError:
+                _in_flight_discard(temp.name)
                 continue
+            if _lock_temp(fd):
+                break
+            # Another save took it for a dead writer's leftover before we locked it: start again.
+            os.close(fd)
+            fd = -1
+            _in_flight_discard(temp.name)
         else:
+            temp = None
             raise FileExistsError(f"no free temporary file name in {folder}")
         if existing is not None:
             _copy_mode_and_owner(fd, temp, existing)
@@ -691,7 +772,11 @@ def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
         os.fsync(fd)
         os.close(fd)
         fd = -1
+        # Again, right before the rename: narrows the window in which a node appearing at the
+        # target would be replaced (rename cannot be told to replace regular files only).
+        _existing_regular_file(given, target)
         os.replace(temp, target)
+        _in_flight_discard(temp.name)
         temp = None
     except BaseException as exc:
         if fd >= 0:
@@ -704,7 +789,166 @@ def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
         if isinstance(exc, OSError):
             raise StateFileError(f"cannot write the file: {exc.strerror or exc}", path=target) from exc
         raise
+    finally:
+        if temp is not None:
+            _in_flight_discard(temp.name)
     _fsync_folder(folder)
+
+
+# -- temporary files ------------------------------------------------------------------------------
+#
+# A save killed mid-write (SIGKILL, power loss) leaves its ``.<name>.<8 hex>.tmp`` behind, and
+# such a file can be as big as the state. The next save to the same target removes them, and
+# must never remove one that a live save is still writing: in another process (two apps saving
+# the same file) or in this one (two threads). Age cannot tell these apart (a slow disk can
+# spend seconds in one fsync; a paused process holds its file for as long as it likes), so
+# liveness is what decides:
+# - Each writer holds an exclusive flock on its temp file from creation until the rename. The
+#   kernel drops a lock when its holder dies, however it dies, so a leftover a save can lock is
+#   one whose writer is gone; one it cannot lock is skipped.
+# - Temp files this process is writing are skipped without asking (on NFS, flock may be emulated
+#   with per-process POSIX locks, which would let this process lock its own live temp files).
+# - Between a writer's create and its lock (two system calls), its file looks abandoned. If a
+#   cleaner removes it then, the writer sees after locking that its file has no link left and
+#   starts again with a new name, so nothing is lost and no error is raised.
+# - Only regular files named exactly as we name them for this target are touched; a symlink,
+#   FIFO or folder of that name is left alone, and a file is only removed if the name still
+#   refers to the inode that was locked.
+# Without fcntl (Windows) a file its writer still has open cannot be deleted, so removing is
+# simply tried. Removal is best effort: any error leaves the file for a later save.
+
+_TEMP_HEX = frozenset("0123456789abcdef")
+_TEMP_RANDOM_CHARS = 8
+_in_flight: set[str] = set()
+_in_flight_lock = threading.Lock()
+
+
+def _temp_name(target_name: str) -> str:
+    return f".{target_name}.{secrets.token_hex(_TEMP_RANDOM_CHARS // 2)}.tmp"
+
+
+def _is_temp_name(name: str, prefix: str) -> bool:
+    random = name[len(prefix) : -len(".tmp")]
+    return (
+        len(name) == len(prefix) + _TEMP_RANDOM_CHARS + len(".tmp")
+        and name.startswith(prefix)
+        and name.endswith(".tmp")
+        and set(random) <= _TEMP_HEX
+    )
+
+
+def _in_flight_add(name: str) -> None:
+    with _in_flight_lock:
+        _in_flight.add(name)
+
+
+def _in_flight_discard(name: str) -> None:
+    with _in_flight_lock:
+        _in_flight.discard(name)
+
+
+def _lock_temp(fd: int) -> bool:
+    """Lock a new temp file for as long as we write it; False if a cleaner got it first."""
+    if fcntl is None:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False  # a cleaner holds it and is about to remove it
+    except OSError:
+        return True  # no flock on this file system: write unlocked (cleaners skip what they cannot lock)
+    return os.fstat(fd).st_nlink > 0
+
+
+def _remove_leftovers(folder: Path, target_name: str) -> None:
+    """Remove temp files of earlier saves to ``target_name`` whose writers are gone (see above)."""
+    prefix = f".{target_name}."
+    try:
+        with os.scandir(folder) as entries:
+            found = [
+                entry.name
+                for entry in entries
+                if _is_temp_name(entry.name, prefix) and entry.is_file(follow_symlinks=False)
+            ]
+    except OSError:
+        return
+    for name in found:
+        with _in_flight_lock:
+            if name in _in_flight:
+                continue
+        _remove_if_abandoned(os.path.join(folder, name))
+
+
+_PROBE_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_NOCTTY", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+)
+
+
+def _remove_if_abandoned(path: str) -> None:
+    if fcntl is None:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+        return
+    try:
+        fd = os.open(path, _PROBE_FLAGS)
+    except OSError:
+        return
+    try:
+        locked = os.fstat(fd)
+        if not stat.S_ISREG(locked.st_mode):
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return  # its writer is alive (or this file system has no flock: then leave it)
+        now = os.lstat(path)
+        if (now.st_dev, now.st_ino) == (locked.st_dev, locked.st_ino):
+            os.unlink(path)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+_NODE_KINDS: tuple[tuple[Callable[[int], bool], str], ...] = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISLNK, "a symbolic link that cannot be followed"),
+)
+
+
+def _not_regular(mode: int, path: Path, target: Path | None = None) -> StateFileError:
+    """The error for a path that is not a regular file; ``target`` is where a symlink led."""
+    kind = next((name for test, name in _NODE_KINDS if test(mode)), "not a regular file")
+    if target is None and os.path.islink(path):
+        target = Path(os.path.realpath(path))
+    via = f" (the symlink points to {target})" if target is not None and target != path else ""
+    return StateFileError(
+        f"is {kind}{via}, not a regular file; state files are only read from and written to regular files",
+        path=path,
+    )
+
+
+def _existing_regular_file(given: Path, target: Path) -> os.stat_result | None:
+    """The target's stat, None if it does not exist; StateFileError if it is not a regular file."""
+    try:
+        existing = os.lstat(target)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise StateFileError(f"cannot inspect the file: {exc.strerror or exc}", path=target) from exc
+    if not stat.S_ISREG(existing.st_mode):
+        raise _not_regular(existing.st_mode, given, target)
+    return existing
 
 
 def _copy_mode_and_owner(fd: int, temp: Path, existing: os.stat_result) -> None:
@@ -756,8 +1000,10 @@ def read_file(path: str | os.PathLike[str]) -> StateFile | None:
         not exist, is empty or only whitespace, or holds JSON ``null``.
 
     Raises:
-        StateFileError: the path is a folder, cannot be read (permissions, a file used as a
-            folder in the path, ...), or the content is not a state file (see ``decode``).
+        StateFileError: the path (or what a symlink leads to) is not a regular file (a folder,
+            FIFO, socket or device node: refused before anything is read), cannot be read
+            (permissions, a file used as a folder in the path, ...), or the content is not a
+            state file (see ``decode``).
 
     Example:
         >>> read_file("/no/such/state.json") is None
@@ -765,17 +1011,53 @@ def read_file(path: str | os.PathLike[str]) -> StateFile | None:
     """
     target = Path(os.fspath(path))
     try:
-        with open(target, "rb") as handle:
+        # Look before opening: opening a FIFO blocks until a writer comes, and opening some
+        # devices has effects of its own. stat follows symlinks, so a link to /dev/zero is caught.
+        mode = os.stat(target).st_mode
+        if not stat.S_ISREG(mode):
+            raise _not_regular(mode, target)
+        handle = _open_regular(target)
+        with handle:
             data = handle.read()
     except FileNotFoundError:
         return None
-    except IsADirectoryError as exc:
-        raise StateFileError("is a folder, not a state file", path=target) from exc
     except PermissionError as exc:
         raise StateFileError("permission denied; check the file's permissions", path=target) from exc
     except OSError as exc:
         raise StateFileError(f"cannot read the file: {exc.strerror or exc}", path=target) from exc
     return decode(data, path=target)
+
+
+_READ_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_NOCTTY", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_BINARY", 0)
+)
+
+
+def _open_regular(path: Path) -> BinaryIO:
+    """Open ``path`` for reading if it is a regular file, without ever blocking on a FIFO.
+
+    The caller's stat can be outrun (the file replaced by a FIFO in between), so the open is
+    non-blocking and the descriptor itself is checked with fstat before anything is read.
+
+    Raises:
+        StateFileError: it is not a regular file.
+        OSError: it cannot be opened.
+    """
+    fd = os.open(path, _READ_FLAGS)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise _not_regular(mode, path)
+        if _READ_FLAGS & getattr(os, "O_NONBLOCK", 0):
+            os.set_blocking(fd, True)  # a no-op for local files, but some network file systems honour it
+        return open(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 @contextmanager
@@ -871,12 +1153,65 @@ def decode(data: bytes, *, path: str | os.PathLike[str] | None = None) -> StateF
         try:
             document = orjson.loads(source)
         except orjson.JSONDecodeError as exc:
+            if "infinity" in exc.msg:  # a number beyond a double's range: most likely a huge integer
+                try:
+                    exact = _exact_document(source, where)
+                except StateFileError:
+                    pass  # the original error says it best
+                else:
+                    return _checked_document(exact, where, exact=True)
             _raise_parse_error(exc, source, bom, where)
             return None  # whitespace only
         try:
-            return _from_document(document, where)
-        except RecursionError:
-            raise StateFileError("nested too deeply to read", path=where) from None
+            return _checked_document(document, where, exact=False, raw=data if encoding == "utf-8" else None)
+        except _Inexact:
+            return _checked_document(_exact_document(source, where), where, exact=True)
+
+
+def _checked_document(document: Any, path: str | None, *, exact: bool, raw: Any = None) -> StateFile | None:
+    try:
+        return _from_document(document, path, exact, raw)
+    except RecursionError:
+        raise StateFileError("nested too deeply to read", path=path) from None
+
+
+# orjson reads an integer beyond 64 bits as the nearest float, silently; such a float's magnitude
+# is at least 2**63. Files holding one (rare) are read a second time by the json module, whose
+# integers are exact, and only then is anything decided (a float literal such as 1e20 stays one).
+_MAYBE_BIG_INT = float(2**63)
+_IS_FLOAT = frozenset({float}).__contains__
+
+
+def _exact_document(source: bytes | memoryview | str, path: str | None) -> Any:
+    """The document parsed with exact integers (slower than orjson; only for the rare file)."""
+    text = source if isinstance(source, str) else bytes(source).decode("utf-8")
+    try:
+        return json.loads(text, parse_constant=_no_constant)
+    except RecursionError:
+        raise StateFileError(
+            f"nested deeper than {MAX_DEPTH} levels, the most a state file may hold", path=path
+        ) from None
+    except ValueError as exc:  # a JSON error, or an integer longer than Python reads (4300 digits)
+        raise StateFileError(f"a number cannot be read exactly: {exc}", path=path) from None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _shown(value: Any) -> str:
+    """A decoded JSON value as JSON text, for messages (also an int beyond 64 bits, read exactly)."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value, ensure_ascii=False)
+
+
+def _int_problem(value: int) -> _Problem:
+    return _Problem(
+        f"int {value} does not fit in 64 bits; Pode and most JSON readers cannot keep it exactly "
+        "(they turn it into a float), so it is refused rather than changed"
+    )
 
 
 def _raise_parse_error(
@@ -901,11 +1236,11 @@ def _raise_parse_error(
             ) from exc
     reason = f"not valid JSON: {exc.msg}"
     if "depth" in exc.msg or "recursion" in exc.msg.lower():
-        reason = f"nested deeper than the JSON parser accepts ({exc.msg})"
+        reason = f"nested deeper than {MAX_DEPTH} levels, the most a state file may hold ({exc.msg})"
     raise StateFileError(reason, path=path, position=f"line {exc.lineno}, column {exc.colno}") from exc
 
 
-def _from_document(document: Any, path: str | None) -> StateFile | None:
+def _from_document(document: Any, path: str | None, exact: bool, raw: Any) -> StateFile | None:
     if document is None:
         return None
     if type(document) is not dict:
@@ -913,8 +1248,8 @@ def _from_document(document: Any, path: str | None) -> StateFile | None:
             f"the top level must be a JSON object of state entries, got {_json_kind(document)}", path=path
         )
     if _METADATA_KEY in document:
-        return _from_v2(document, path)
-    return _from_legacy(document, path)
+        return _from_v2(document, path, exact)
+    return _from_legacy(document, path, exact, raw)
 
 
 def _json_kind(value: Any) -> str:
@@ -939,7 +1274,14 @@ _SECOND = itemgetter(1)
 _LIST_ONLY: frozenset[type] = frozenset({list})
 
 
-def _from_legacy(document: dict[str, Any], path: str | None) -> StateFile:
+def _from_legacy(document: dict[str, Any], path: str | None, exact: bool, raw: Any) -> StateFile:
+    loaded = _legacy_entries(document, path)
+    _check_entry_names(loaded.entries, path)
+    _check_legacy_values(loaded.entries, path, exact, raw)
+    return loaded
+
+
+def _legacy_entries(document: dict[str, Any], path: str | None) -> StateFile:
     # Fast path for the usual file, where every entry is {Value, Scope} with a list of str: a few
     # C-speed passes instead of a Python loop over 200k entries. itemgetter builds the very
     # (value, scope) tuples the result needs; anything unusual falls through to the loop below.
@@ -969,6 +1311,113 @@ def _from_legacy(document: dict[str, Any], path: str | None) -> StateFile:
     return StateFile(entries, "pode" if scoped else "pode-legacy")
 
 
+_JSON_NESTS: frozenset[type] = frozenset({dict, list})
+
+
+def _check_legacy_values(entries: Entries, path: str | None, exact: bool, raw: Any) -> None:
+    """Refuse values nested deeper than MAX_DEPTH or holding an int beyond 64 bits, naming where.
+
+    Both checks use C-speed idioms only, as ``_pode_values_clean`` does; a restore of the usual
+    file pays about a fifth of its parse for them. Only a file that is refused is walked again,
+    in Python, to find where.
+
+    Args:
+        raw: the file's bytes (or text), to look for integers orjson may have read inexactly.
+
+    Raises:
+        StateFileError: too deep, or (``exact``) an int beyond 64 bits or a float beyond a double.
+        _Inexact: not ``exact``, and a float that may have been an int beyond 64 bits.
+    """
+    values: list[Any] = list(map(itemgetter(0), entries.values()))
+    too_deep = _json_depth(values) > MAX_DEPTH
+    if not too_deep and not exact:
+        if _may_hold_big_ints(raw) and _has_big_float(values):
+            raise _Inexact
+        return
+    check = _check_json_depth if too_deep else _check_json_numbers
+    for name, (value, _) in entries.items():
+        try:
+            check(value, 0)
+        except _Problem as problem:
+            raise _problem_error(problem, name, path) from None
+
+
+def _json_depth(values: list[Any]) -> int:
+    """The deepest nesting among parsed JSON values, or MAX_DEPTH + 1 if deeper than that.
+
+    ``gc.get_referents`` gives the children of all containers of a level at once (scalars have
+    none), so the walk takes one C call a level; only the last level's types are looked at, for
+    empty containers, which have no children but count.
+    """
+    level = values
+    depth = 0
+    while True:
+        children = gc.get_referents(*level)
+        if not children:
+            return depth + (not _JSON_NESTS.isdisjoint(set(map(type, level))))
+        depth += 1
+        if depth > MAX_DEPTH:
+            return depth
+        level = children
+
+
+_DIGITS_ONLY = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x20 for byte in range(256))
+_INT64_DIGITS = b"0" * 19  # an integer beyond 64 bits has at least 19 digits
+
+
+def _may_hold_big_ints(raw: Any) -> bool:
+    """Whether the UTF-8 text has 19 digits in a row somewhere (in a number, or in a string)."""
+    if not isinstance(raw, bytes | bytearray):
+        return True  # UTF-16/32 text, rare: let the float walk decide
+    return _INT64_DIGITS in raw.translate(_DIGITS_ONLY)
+
+
+def _has_big_float(values: list[Any]) -> bool:
+    """Whether a float of magnitude >= 2**63 (what orjson makes of a bigger int) is in ``values``."""
+    level = values
+    while level:
+        kinds = set(map(type, level))
+        if float in kinds:
+            floats = itertools.compress(level, map(_IS_FLOAT, map(type, level)))
+            if max(map(abs, floats)) >= _MAYBE_BIG_INT:
+                return True
+        if _JSON_NESTS.isdisjoint(kinds):
+            return False
+        level = gc.get_referents(*level)
+    return False
+
+
+def _check_json_numbers(value: Any, nesting: int) -> None:
+    cls = type(value)
+    if cls is int:
+        if not _INT64_MIN <= value <= _UINT64_MAX:
+            raise _int_problem(value)
+    elif cls is float:
+        if not math.isfinite(value):
+            raise _Problem("a number too big for a 64-bit float")
+    elif cls is dict or cls is list:
+        for key, item in value.items() if cls is dict else enumerate(value):
+            try:
+                _check_json_numbers(item, nesting + 1)
+            except _Problem as problem:
+                problem.parts.append(key)
+                raise
+
+
+def _check_json_depth(value: Any, nesting: int) -> None:
+    cls = type(value)
+    if cls is not dict and cls is not list:
+        return
+    if nesting >= MAX_DEPTH:
+        raise _Problem(_too_deep(MAX_DEPTH))
+    for key, item in value.items() if cls is dict else enumerate(value):
+        try:
+            _check_json_depth(item, nesting + 1)
+        except _Problem as problem:
+            problem.parts.append(key)
+            raise
+
+
 # -- pode-v2 --------------------------------------------------------------------------------------
 
 _V2_DICTS = frozenset(
@@ -993,13 +1442,15 @@ _V2_FLOATS = frozenset(name.lower() for name in ("Double", "Single", "Float"))
 _V2_FLOAT_WORDS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 
-def _from_v2(document: dict[str, Any], path: str | None) -> StateFile:
+def _from_v2(document: dict[str, Any], path: str | None, exact: bool) -> StateFile:
     metadata = document[_METADATA_KEY]
     if type(metadata) is not dict:
         raise StateFileError(f"{_METADATA_KEY} must be an object, got {_json_kind(metadata)}", path=path)
     version = metadata.get("Version")
     if type(version) not in (int, float) or version != _VERSION:
-        shown = "(none given)" if "Version" not in metadata else orjson.dumps(version).decode()
+        if type(version) is float and not exact and abs(version) >= _MAYBE_BIG_INT:
+            raise _Inexact  # name the version as written
+        shown = "(none given)" if "Version" not in metadata else _shown(version)
         raise StateFileError(
             f"unsupported state file version {shown}; this version of the app reads version {_VERSION} "
             "files (and older unversioned ones)",
@@ -1019,10 +1470,15 @@ def _from_v2(document: dict[str, Any], path: str | None) -> StateFile:
                 f"{_DATA_KEY} item {index} must be an object with a string Key and a Value", path=path
             )
         name = item["Key"]
+        if name in entries:
+            raise StateFileError(
+                f"the entry {_quoted(name)} is given twice; one would silently replace the other", path=path
+            )
         try:
-            entries[name] = _v2_entry(item["Value"])
+            entries[name] = _v2_entry(item["Value"], exact)
         except _Problem as problem:
             raise _problem_error(problem, name, path) from None
+    _check_entry_names(entries, path)
     return StateFile(entries, "pode-v2")
 
 
@@ -1032,14 +1488,14 @@ def _v2_items(obj: Any, tags: frozenset[str], what: str) -> list[Any]:
         raise _Problem(f"expected {what} object with Type and Items, got {_json_kind(obj)}")
     tag = obj.get("Type")
     if type(tag) is not str or tag.lower() not in tags:
-        raise _Problem(f"expected {what} Type, got {orjson.dumps(tag).decode()}")
+        raise _Problem(f"expected {what} Type, got {_shown(tag)}")
     items = obj.get("Items")
     if type(items) is not list:
         raise _Problem(f"Items of a {tag} must be an array, got {_json_kind(items)}")
     return items
 
 
-def _v2_entry(entry: Any) -> tuple[Any, list[str]]:
+def _v2_entry(entry: Any, exact: bool) -> tuple[Any, list[str]]:
     fields = _v2_items(entry, _V2_DICTS, "an entry: a dictionary")
     found: dict[str, Any] = {}
     for field in fields:
@@ -1048,37 +1504,38 @@ def _v2_entry(entry: Any) -> tuple[Any, list[str]]:
         found[field["Key"]] = field["Value"]
     if "Value" not in found:
         raise _Problem("the entry has no Value")
-    value = _v2_decode(found["Value"], 8)
-    scope = _scope_list(_v2_decode(found.get("Scope"), 8))
+    value = _v2_decode(found["Value"], 0, exact)
+    scope = _scope_list(_v2_decode(found.get("Scope"), 0, exact))
     if scope is None:
         raise _Problem("the entry's Scope must be a list of strings")
     return value, scope
 
 
-def _v2_decode(obj: Any, level: int) -> Any:
-    """Decode one typed v2 value; ``level`` is its JSON nesting, bounded to keep recursion shallow."""
+def _v2_decode(obj: Any, nesting: int, exact: bool) -> Any:
+    """Decode one typed v2 value; ``nesting`` counts the containers of user data around it.
+
+    ``exact``: the document was read with exact integers (see ``_exact_document``); otherwise a
+    float where an integer may stand and big enough to have been one raises ``_Inexact``.
+    """
     cls = type(obj)
     if cls is list:
-        if level >= _MAX_V2_READ_NESTING:
-            raise _Problem(f"nested deeper than {_MAX_V2_READ_NESTING} JSON levels")
-        out = []
-        index = 0
-        try:
-            for index, item in enumerate(obj):  # noqa: B007 (index names the culprit)
-                out.append(_v2_decode(item, level + 1))
-        except _Problem as problem:
-            problem.parts.append(index)
-            raise
-        return out
+        if nesting >= MAX_DEPTH:
+            raise _Problem(_too_deep(MAX_DEPTH))
+        return _v2_decode_items(obj, nesting + 1, exact)
     if cls is not dict:
-        return obj  # a raw scalar, as Pode's decoder also accepts
+        # a raw scalar, as Pode's decoder also accepts
+        if cls is int and not _INT64_MIN <= obj <= _UINT64_MAX:
+            raise _int_problem(obj)
+        if cls is float and not exact and abs(obj) >= _MAYBE_BIG_INT:
+            raise _Inexact
+        return obj
     tag = obj.get("Type")
     if type(tag) is not str:
         raise _Problem("an object without a Type tag")
     kind = tag.lower()
     if kind in _V2_DICTS or kind in _V2_LISTS or kind in _V2_SETS:
-        if level >= _MAX_V2_READ_NESTING:
-            raise _Problem(f"nested deeper than {_MAX_V2_READ_NESTING} JSON levels")
+        if nesting >= MAX_DEPTH:
+            raise _Problem(_too_deep(MAX_DEPTH))
         items = obj.get("Items")
         if type(items) is not list:
             raise _Problem(f"Items of a {tag} must be an array, got {_json_kind(items)}")
@@ -1091,12 +1548,12 @@ def _v2_decode(obj: Any, level: int) -> Any:
                 if type(key) is not str:
                     raise _Problem(f"a {tag} key must be a string, got {_json_kind(key)}")
                 try:
-                    result[key] = _v2_decode(item["Value"], level + 3)
+                    result[key] = _v2_decode(item["Value"], nesting + 1, exact)
                 except _Problem as problem:
                     problem.parts.append(key)
                     raise
             return result
-        decoded = _v2_decode(items, level + 1)
+        decoded = _v2_decode_items(items, nesting + 1, exact)
         if kind in _V2_LISTS:
             return decoded
         try:
@@ -1105,17 +1562,36 @@ def _v2_decode(obj: Any, level: int) -> Any:
             return decoded  # unhashable items (dicts, lists): a set cannot hold them, a list can
     if "Value" not in obj:
         raise _Problem(f"a {tag} needs a Value")
-    return _v2_scalar(tag, kind, obj["Value"])
+    return _v2_scalar(tag, kind, obj["Value"], exact)
 
 
-def _v2_scalar(tag: str, kind: str, value: Any) -> Any:
+def _v2_decode_items(items: list[Any], nesting: int, exact: bool) -> list[Any]:
+    out = []
+    index = 0
+    try:
+        for index, item in enumerate(items):  # noqa: B007 (index names the culprit)
+            out.append(_v2_decode(item, nesting, exact))
+    except _Problem as problem:
+        problem.parts.append(index)
+        raise
+    return out
+
+
+def _v2_scalar(tag: str, kind: str, value: Any, exact: bool) -> Any:
     cls = type(value)
+    if cls is float and not exact and abs(value) >= _MAYBE_BIG_INT and kind not in _V2_FLOATS:
+        raise _Inexact  # an Int64 beyond 64 bits or a big Decimal: read its digits exactly
     if kind in _V2_INTS:
         if cls is int:
+            if not _INT64_MIN <= value <= _UINT64_MAX:
+                raise _int_problem(value)
             return value
     elif kind in _V2_FLOATS:
         if cls is float or cls is int:
-            return float(value)
+            try:
+                return float(value)
+            except OverflowError:
+                pass
         if cls is str and value in _V2_FLOAT_WORDS:
             return _V2_FLOAT_WORDS[value]
     elif kind in ("string", "char"):
@@ -1127,9 +1603,17 @@ def _v2_scalar(tag: str, kind: str, value: Any) -> Any:
     elif kind == "decimal":
         if cls in (str, int, float):
             try:
-                return Decimal(value if cls is not float else repr(value))
+                number = Decimal(value if cls is not float else repr(value))
             except InvalidOperation:
                 pass
+            else:
+                if number.is_finite():
+                    return number
+                # What _v2_decimal refuses to write, restore refuses to read.
+                raise _Problem(
+                    f"Decimal {value} cannot be held: .NET's Decimal has no NaN or infinity, so "
+                    "neither Pode nor a pode-v2 save can keep it"
+                )
     elif kind == "datetime":
         if cls is str:
             try:
@@ -1138,6 +1622,8 @@ def _v2_scalar(tag: str, kind: str, value: Any) -> Any:
                 pass
     elif kind == "timespan":
         if cls is int:
+            if not _INT64_MIN <= value <= _INT64_MAX:
+                raise _Problem(f"TimeSpan of {value} ticks is outside a .NET TimeSpan's range (64 bits)")
             micro, rest = divmod(value, 10)
             try:
                 return _dt.timedelta(microseconds=micro + (rest >= 5))
@@ -1151,4 +1637,4 @@ def _v2_scalar(tag: str, kind: str, value: Any) -> Any:
                 pass
     else:
         raise _Problem(f"unknown Type tag {tag!r}; this file holds a type the app cannot restore")
-    raise _Problem(f"invalid {tag} value {orjson.dumps(value).decode()}")
+    raise _Problem(f"invalid {tag} value {_shown(value)}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import itertools
 from collections import namedtuple
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -185,6 +186,42 @@ def test_diff_states_progress_may_abandon() -> None:
 
     with pytest.raises(Stop):
         diff_states({f"k{i}": i for i in range(1000)}, {}, progress=stop)
+
+
+# -- NaN: a value equals itself ------------------------------------------------------------------
+
+
+def test_decimal_nans_read_back_are_not_changes_and_never_raise() -> None:
+    for text in ["NaN", "sNaN", "-NaN", "sNaN12", "-sNaN"]:
+        # separate objects, as two reads of one file give (deepcopy would share a Decimal)
+        assert _changes({"d": [Decimal(text)]}, {"d": [Decimal(text)]}) == [], text
+        assert diff_states({"d": Decimal(text)}, {"d": Decimal(text)}) == [], text
+
+
+def test_decimal_nans_of_another_kind_sign_or_payload_are_changes() -> None:
+    pairs = [("NaN", "sNaN"), ("NaN", "-NaN"), ("NaN1", "NaN2"), ("NaN", "0"), ("sNaN", "1"), ("1", "sNaN")]
+    for old, new in pairs:
+        changes = _changes({"d": Decimal(old)}, {"d": Decimal(new)})
+        # compared as text: a tuple holding a NaN is not == to itself
+        assert [tuple(map(str, c)) for c in changes] == [("changed", "d", old, new)], (old, new)
+    assert _changes(Decimal("1.0"), Decimal("1.00")) == []  # equal numbers, as before
+
+
+@pytest.mark.parametrize("kind", [set, frozenset])
+def test_sets_holding_nans_equal_themselves(kind: type) -> None:
+    def members(*items: Any) -> Any:
+        return kind(items)
+
+    nan = float("nan")
+    assert _changes({"s": members(float("nan"), 1)}, {"s": members(float("nan"), 1)}) == []
+    assert _changes({"s": members(Decimal("NaN"), "x")}, {"s": members(Decimal("NaN"), "x")}) == []
+    for old, new in [
+        (members(nan, 1), members(float("nan"), 2)),
+        (members(float("nan")), members(float("nan"), float("nan"))),
+        (members(Decimal("NaN")), members(float("nan"))),
+        (members(Decimal("NaN")), members(Decimal("-NaN"))),
+    ]:
+        assert [c[0] for c in _changes({"s": old}, {"s": new})] == ["changed"], (old, new)
 
 
 # -- property -----------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from desktop_app.engine.errors import StateFileError
 from desktop_app.engine.persistence import (
     FORMATS,
+    MAX_DEPTH,
     StateFile,
     atomic_write,
     decode,
@@ -283,12 +284,13 @@ def nested(depth: int) -> Any:
     return value
 
 
-def test_pode_holds_252_levels_and_refuses_more_with_a_state_file_error() -> None:
-    got = decode(encode({"deep": (nested(252), [])}))
-    assert got is not None and got.entries["deep"][0] == nested(252)
-    err = error_of({"deep": (nested(253), [])})
-    assert "252" in err.reason and err.key_path is not None and err.key_path.startswith("deep[0]")
-    assert "252" in error_of({"deep": (nested(2000), [])}).reason
+def test_pode_holds_max_depth_levels_and_refuses_more_with_a_state_file_error() -> None:
+    got = decode(encode({"deep": (nested(MAX_DEPTH), [])}))
+    assert got is not None and got.entries["deep"][0] == nested(MAX_DEPTH)
+    err = error_of({"deep": (nested(MAX_DEPTH + 1), [])})
+    assert f"{MAX_DEPTH} levels" in err.reason
+    assert err.key_path is not None and err.key_path.startswith("deep[0]")
+    assert f"{MAX_DEPTH} levels" in error_of({"deep": (nested(2000), [])}).reason
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -469,12 +471,14 @@ def test_v2_refuses_non_str_dict_keys_and_unhashable_nothing_else() -> None:
 
 
 def test_v2_nesting_beyond_what_a_file_can_hold_is_a_state_file_error() -> None:
-    encode({"deep": (nested(200), [])}, format="pode-v2")
-    assert "JSON levels" in error_of({"deep": (nested(300), [])}, format="pode-v2").reason
+    encode({"deep": (nested(MAX_DEPTH), [])}, format="pode-v2")
+    assert f"{MAX_DEPTH} levels" in error_of({"deep": (nested(300), [])}, format="pode-v2").reason
     deep_dicts: Any = 1
-    for _ in range(100):
+    for _ in range(MAX_DEPTH):
         deep_dicts = {"k": deep_dicts}
-    assert "JSON levels" in error_of({"deep": (deep_dicts, [])}, format="pode-v2").reason
+    encode({"deep": (deep_dicts, [])}, format="pode-v2")
+    err = error_of({"deep": ({"k": deep_dicts}, [])}, format="pode-v2")
+    assert f"{MAX_DEPTH} levels" in err.reason and err.key_path == "deep" + ".k" * MAX_DEPTH
 
 
 # ------------------------------------------------------------------------------------------------
@@ -804,11 +808,11 @@ def test_v2_scope_forms() -> None:
 
 
 def test_v2_names_keep_their_case_and_order() -> None:
-    data = encode({"Name": (1, []), "name": (2, []), "B": (3, [])}, format="pode-v2")
+    data = encode({"Name": (1, []), "other": (2, []), "B": (3, [])}, format="pode-v2")
     got = decode(data)
     assert got is not None and list(got.entries.items()) == [
         ("Name", (1, [])),
-        ("name", (2, [])),
+        ("other", (2, [])),
         ("B", (3, [])),
     ]
 
@@ -1025,10 +1029,11 @@ def test_deep_nesting_is_a_state_file_error(kind: str) -> None:
         decode(data)
 
 
-def test_legacy_nesting_within_the_parsers_limit_is_read() -> None:
+def test_legacy_nesting_within_the_parsers_limit_but_beyond_max_depth_is_refused() -> None:
+    # orjson reads 1024 levels, but nothing could save (or snapshot, or diff) such a value
     data = b'{"a": {"Value": ' + b"[" * 1000 + b"]" * 1000 + b', "Scope": []}}'
-    got = decode(data)
-    assert got is not None and got.format == "pode"
+    with pytest.raises(StateFileError, match=f"{MAX_DEPTH} levels"):
+        decode(data)
 
 
 def test_truncated_files_never_raise_anything_but_state_file_error() -> None:
@@ -1146,8 +1151,17 @@ def test_garbage_v2_only_raises_state_file_error(value: Any, scope: Any, version
 # ------------------------------------------------------------------------------------------------
 # round trips (hypothesis)
 
-names = st.text(max_size=12)
+names = st.text(min_size=1, max_size=12)
 scopes = st.lists(st.text(max_size=8), max_size=3)
+
+
+def state_entries(values: st.SearchStrategy[Any], max_size: int) -> st.SearchStrategy[dict[str, Any]]:
+    """Entries as a SharedState holds them: names non-empty and no two equal but for case."""
+    return st.dictionaries(names, st.tuples(values, scopes), max_size=max_size).filter(
+        lambda entries: len({name.casefold() for name in entries}) == len(entries)
+    )
+
+
 json_scalars = (
     st.none()
     | st.booleans()
@@ -1194,7 +1208,7 @@ v2_values = st.recursive(v2_scalars, containers, max_leaves=20)
 
 
 @PROPERTY
-@given(st.dictionaries(names, st.tuples(json_values, scopes), max_size=8), st.booleans())
+@given(state_entries(json_values, max_size=8), st.booleans())
 def test_pode_round_trip(entries: dict[str, tuple[Any, list[str]]], compress: bool) -> None:
     got = decode(encode(entries, compress=compress))
     assert got is not None and got.format == "pode"
@@ -1202,7 +1216,7 @@ def test_pode_round_trip(entries: dict[str, tuple[Any, list[str]]], compress: bo
 
 
 @settings(deadline=None, max_examples=100, suppress_health_check=[HealthCheck.too_slow])
-@given(st.dictionaries(names, st.tuples(v2_values, scopes), max_size=6), st.booleans())
+@given(state_entries(v2_values, max_size=6), st.booleans())
 def test_v2_round_trip(entries: dict[str, tuple[Any, list[str]]], compress: bool) -> None:
     got = decode(encode(entries, format="pode-v2", compress=compress))
     assert got is not None and got.format == "pode-v2"
@@ -1210,7 +1224,7 @@ def test_v2_round_trip(entries: dict[str, tuple[Any, list[str]]], compress: bool
 
 
 @PROPERTY
-@given(st.dictionaries(names, st.tuples(json_values, scopes), max_size=5))
+@given(state_entries(json_values, max_size=5))
 def test_pode_round_trip_through_a_file(tmp_path_factory: pytest.TempPathFactory, entries: Any) -> None:
     path = tmp_path_factory.mktemp("rt") / "state.json"
     atomic_write(path, encode(entries))
