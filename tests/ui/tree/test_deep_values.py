@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from desktop_app.engine.persistence import MAX_DEPTH
-from desktop_app.ui.entry_snapshot import EntrySnapshot, StateDelta, freeze
-from desktop_app.ui.state_filter import StateFilterModel
-from desktop_app.ui.state_model import VALUE, Role, StateModel
-from desktop_app.ui.value_text import json_lossy_parts, preview, to_json_data
+from desktop_app.ui.bridge.entry_snapshot import EntrySnapshot, StateDelta, freeze
+from desktop_app.ui.common.value_text import json_lossy_parts, preview, to_json_data
+from desktop_app.ui.tree.state_filter import StateFilterModel
+from desktop_app.ui.tree.state_model import VALUE, Role, StateModel
 
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
 
@@ -46,7 +46,7 @@ def test_a_max_depth_value_is_shown_searched_and_updated_to_its_bottom(
 
     leaf = model.node_for_path(("deep", *keys))  # fetches every level on the way down
     assert leaf is not None
-    assert model.data(model.index_of(leaf, VALUE)) == "needle-1"
+    assert model.data(model.index_of(leaf, VALUE)) == '"needle-1"'  # strings read as JSON
     assert model.data(model.index_of(leaf, VALUE), Role.PATH_TEXT).startswith("deep")
 
     search = StateFilterModel(model)
@@ -61,7 +61,7 @@ def test_a_max_depth_value_is_shown_searched_and_updated_to_its_bottom(
 
 def test_a_max_depth_state_is_snapshotted_and_loaded_back(tmp_path: Any) -> None:
     from desktop_app.engine import SharedState
-    from desktop_app.ui.snapshot_store import SnapshotStore
+    from desktop_app.ui.snapshots.snapshot_store import SnapshotStore
 
     value, _ = nest("mixed", "leaf")
     state = SharedState()
