@@ -5,68 +5,20 @@ from __future__ import annotations
 import copy
 import os
 import re
-import threading
-import time
-from collections import deque
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from threading import current_thread
 from typing import Any
 
 from desktop_app.engine import persistence
 from desktop_app.engine.locks import Lockable
+from desktop_app.engine.store import ChangeRecord, Changes, EntryInfo, MemoryStore, _Entry
+
+__all__ = ["CHANGE_RING_SIZE", "ChangeRecord", "Changes", "EntryInfo", "SharedState"]
 
 CHANGE_RING_SIZE = 10_000
-_now = time.time
 
 ScopeArg = str | Sequence[str] | None
-
-
-@dataclass(frozen=True, slots=True)
-class ChangeRecord:
-    """One change: ``op`` is "set", "remove", "touch", "rename" or "reset" (clear / replacing restore)."""
-
-    version: int
-    op: str
-    name: str
-    time: float
-    thread: str
-    old_name: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Changes:
-    """What changed after a version. ``resync`` means the reader must reload from ``snapshot()``/``entries()``."""
-
-    version: int
-    records: tuple[ChangeRecord, ...]
-    resync: bool
-
-
-class _Entry:
-    __slots__ = ("name", "scope", "thread", "time", "value", "version")
-
-    def __init__(self, name: str, value: Any, scope: list[str], version: int, time: float, thread: str) -> None:
-        self.name = name
-        self.value = value
-        self.scope = scope
-        self.version = version
-        self.time = time
-        self.thread = thread
-
-
-@dataclass(frozen=True, slots=True)
-class EntryInfo:
-    """A read-only view of one entry: the value is the live object (by reference), the rest is copied."""
-
-    name: str
-    value: Any
-    scope: tuple[str, ...]
-    version: int
-    time: float
-    thread: str
 
 
 def _norm_scope(scope: ScopeArg) -> list[str]:
@@ -85,107 +37,6 @@ def _check_name(name: object) -> str:
     if name is None or not isinstance(name, str) or not name:
         raise ValueError(f"a state entry needs a non-empty string name, got {name!r}")
     return name
-
-
-def _thread_name() -> str:
-    return current_thread().name
-
-
-class _MemoryStore:
-    """The storage behind SharedState (kept small so a Redis-backed store can take its place later).
-
-    The mutex guards the dict and the change ring only; it is never held while calling user code,
-    serialising or doing I/O.
-    """
-
-    def __init__(self, ring_size: int) -> None:
-        self.mutex = threading.Lock()
-        self.entries: dict[str, _Entry] = {}
-        self.version = 0
-        # Raw tuples in ChangeRecord field order; readers build the records (keeps writes cheap).
-        self.ring: deque[tuple[int, str, str, float, str, str | None]] = deque(maxlen=ring_size)
-
-    def _record(self, op: str, name: str, now: float, thread: str, old: str | None = None) -> int:
-        self.version = v = self.version + 1
-        self.ring.append((v, op, name, now, thread, old))
-        return v
-
-    def get(self, key: str) -> _Entry | None:
-        return self.entries.get(key)
-
-    def set(self, key: str, name: str, value: Any, scope: list[str]) -> None:
-        now, thread = _now(), current_thread().name
-        with self.mutex:
-            old = self.entries.get(key)
-            shown = old.name if old is not None else name
-            self.version = v = self.version + 1
-            self.ring.append((v, "set", shown, now, thread, None))
-            self.entries[key] = _Entry(shown, value, scope, v, now, thread)
-
-    def remove(self, key: str) -> _Entry | None:
-        now, thread = time.time(), _thread_name()
-        with self.mutex:
-            old = self.entries.pop(key, None)
-            if old is not None:
-                self._record("remove", old.name, now, thread)
-            return old
-
-    def touch(self, key: str) -> bool:
-        now, thread = time.time(), _thread_name()
-        with self.mutex:
-            e = self.entries.get(key)
-            if e is None:
-                return False
-            e.version = self._record("touch", e.name, now, thread)
-            e.time, e.thread = now, thread
-            return True
-
-    def rename(self, key: str, new_key: str, new_name: str) -> None:
-        now, thread = time.time(), _thread_name()
-        with self.mutex:
-            e = self.entries.get(key)
-            if e is None:
-                raise KeyError(key)
-            if new_key != key and new_key in self.entries:
-                raise ValueError(f"an entry named '{self.entries[new_key].name}' already exists")
-            del self.entries[key]
-            v = self._record("rename", new_name, now, thread, e.name)
-            self.entries[new_key] = _Entry(new_name, e.value, e.scope, v, now, thread)
-
-    def load(self, items: Iterable[tuple[str, Any, list[str]]], *, merge: bool) -> None:
-        now, thread = time.time(), _thread_name()
-        prepared = [(name.casefold(), name, value, scope) for name, value, scope in items]
-        with self.mutex:
-            if merge:
-                for key, name, value, scope in prepared:
-                    old = self.entries.get(key)
-                    shown = old.name if old is not None else name
-                    v = self._record("set", shown, now, thread)
-                    self.entries[key] = _Entry(shown, value, scope, v, now, thread)
-                return
-            v = self._record("reset", "", now, thread)
-            fresh: dict[str, _Entry] = {}
-            for key, name, value, scope in prepared:
-                fresh[key] = _Entry(name, value, scope, v, now, thread)
-            self.entries = fresh
-
-    def items(self) -> list[_Entry]:
-        with self.mutex:
-            return list(self.entries.values())
-
-    def changes_since(self, version: int) -> Changes:
-        with self.mutex:
-            current = self.version
-            if version >= current:
-                return Changes(current, (), False)
-            ring = self.ring
-            oldest = ring[0][0] if ring else current + 1
-            if version + 1 < oldest:
-                return Changes(current, (), True)
-            # Records are contiguous: index by offset from the oldest.
-            raw = [ring[i] for i in range(version + 1 - oldest, len(ring))]
-        records = tuple(ChangeRecord(*r) for r in raw)
-        return Changes(current, records, any(r.op == "reset" for r in records))
 
 
 class SharedState:
@@ -212,7 +63,7 @@ class SharedState:
     ) -> None:
         self.root = Path(root) if root is not None else None
         self.lockable = lockable if lockable is not None else Lockable("global")
-        self._store = _MemoryStore(ring_size)
+        self._store = MemoryStore(ring_size)
 
     # -- single operations ------------------------------------------------------------------------
 
