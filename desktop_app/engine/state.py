@@ -39,6 +39,34 @@ def _check_name(name: object) -> str:
     return name
 
 
+def select(
+    entries: list[_Entry], pattern: str | None, scope: ScopeArg, include: ScopeArg, exclude: ScopeArg
+) -> list[_Entry]:
+    """The entries matching (AND) scope (any-of), include, exclude (wins) and an unanchored regex."""
+    rx = None
+    if pattern is not None and pattern.strip():
+        try:
+            rx = re.compile(pattern, re.IGNORECASE)
+        except re.error as err:
+            raise ValueError(f"invalid name pattern {pattern!r}: {err}") from None
+    scopes = {s.casefold() for s in _norm_scope(scope)}
+    inc = {s.casefold() for s in _norm_scope(include)}
+    exc = {s.casefold() for s in _norm_scope(exclude)}
+    out = []
+    for e in entries:
+        if scopes and not any(s.casefold() in scopes for s in e.scope):
+            continue
+        key = e.name.casefold()
+        if inc and key not in inc:
+            continue
+        if exc and key in exc:
+            continue
+        if rx is not None and not rx.search(e.name):
+            continue
+        out.append(e)
+    return out
+
+
 class SharedState:
     """Pode's shared state: named entries holding any value by reference, each with a list of scopes.
 
@@ -54,13 +82,47 @@ class SharedState:
         {'values': []}
     """
 
+    def __new__(
+        cls,
+        root: str | os.PathLike[str] | None = None,
+        *,
+        lockable: Lockable | None = None,
+        ring_size: int = CHANGE_RING_SIZE,
+        store: str | None = None,
+        namespace: str | None = None,
+        lease_ms: int | None = None,
+    ) -> SharedState:
+        # The implementation is chosen once, here: a Redis URL gives the Redis subclass, so the
+        # in-memory methods below carry no per-call store dispatch.
+        if store is not None and cls is SharedState:
+            from desktop_app.engine.redis_state import RedisSharedState
+
+            return super().__new__(RedisSharedState)
+        return super().__new__(cls)
+
     def __init__(
         self,
         root: str | os.PathLike[str] | None = None,
         *,
         lockable: Lockable | None = None,
         ring_size: int = CHANGE_RING_SIZE,
+        store: str | None = None,
+        namespace: str | None = None,
+        lease_ms: int | None = None,
     ) -> None:
+        """A state in this process, or (with ``store``) a RedisSharedState shared through Redis.
+
+        Args:
+            root: the folder ``./`` paths in save/restore are relative to.
+            lockable: the global lockable (``edit``, ``snapshot`` and ``save`` take it); a new one if None.
+            ring_size: how many change records the feed keeps.
+            store: None keeps the state in this process; ``"redis://HOST:PORT/DB"`` shares it through
+                Redis with every process using the same URL and ``namespace`` (see RedisSharedState).
+            namespace: the Redis namespace (default "default"); only with ``store``.
+            lease_ms: the lease of the Redis lockables this state creates; only with ``store``.
+        """
+        if store is not None or namespace is not None or lease_ms is not None:
+            raise ValueError("namespace and lease_ms need store='redis://...' (the in-memory state has neither)")
         self.root = Path(root) if root is not None else None
         self.lockable = lockable if lockable is not None else Lockable("global")
         self._store = MemoryStore(ring_size)
@@ -119,28 +181,7 @@ class SharedState:
     def _select(
         self, pattern: str | None, scope: ScopeArg, include: ScopeArg, exclude: ScopeArg
     ) -> list[_Entry]:
-        rx = None
-        if pattern is not None and pattern.strip():
-            try:
-                rx = re.compile(pattern, re.IGNORECASE)
-            except re.error as err:
-                raise ValueError(f"invalid name pattern {pattern!r}: {err}") from None
-        scopes = {s.casefold() for s in _norm_scope(scope)}
-        inc = {s.casefold() for s in _norm_scope(include)}
-        exc = {s.casefold() for s in _norm_scope(exclude)}
-        out = []
-        for e in self._store.items():
-            if scopes and not any(s.casefold() in scopes for s in e.scope):
-                continue
-            key = e.name.casefold()
-            if inc and key not in inc:
-                continue
-            if exc and key in exc:
-                continue
-            if rx is not None and not rx.search(e.name):
-                continue
-            out.append(e)
-        return out
+        return select(self._store.items(), pattern, scope, include, exclude)
 
     def clear(self) -> None:
         """Remove every entry (readers are told to resync)."""

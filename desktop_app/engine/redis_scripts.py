@@ -1,0 +1,250 @@
+"""The Lua scripts of the Redis store and lockables: each change is one of these, atomic and one round trip.
+
+A namespace NS lives under keys with the hash tag ``{NS}`` (so a script's keys share a cluster slot):
+
+    sss:{NS}:names     hash  key -> the entry's name as written (keys are casefolded names)
+    sss:{NS}:values    hash  key -> the value as JSON (what a "pode" state file holds)
+    sss:{NS}:scopes    hash  key -> the scope list as JSON
+    sss:{NS}:meta      hash  key -> 'VERSION,TIME,"HOST:PID/THREAD"' (a JSON array's inside)
+    sss:{NS}:version   int   the shared version, +1 per change
+    sss:{NS}:feed      stream of change records, ID "VERSION-0", capped with MAXLEN ~
+    sss:{NS}:lock:L    string the holder's token, with a lease (PX); L is the casefolded lock name
+    sss:{NS}:lockinfo:L string the holder as JSON (who, site, since), same lease
+    sss:{NS}:lockwait:L zset waiters ("TOKEN WHO", scored by when their registration expires)
+    sss:{NS}:wake:TOKEN list a waiter's private wake-up list (BLPOP), pushed by a release
+    sss:{NS}:lockevents stream of lock uses (the studio's timeline), capped
+    sss:{NS}:proc:HOST:PID string a process's heartbeat, with a short TTL
+
+Every write script starts with the fencing check: KEYS after the six data keys are the lock keys
+the writing thread holds and ARGV[1..n] their tokens; if one is no longer current nothing is
+written and the script answers ``{-1, lock key}`` (LockLost).
+"""
+
+from __future__ import annotations
+
+# KEYS[1..6] = names, values, scopes, meta, version, feed; KEYS[7..] = fence lock keys.
+# ARGV[1..nf] = fence tokens, then the script's own arguments from ARGV[a + 1].
+_PRELUDE = """
+local nf = #KEYS - 6
+for i = 1, nf do
+  if redis.call('GET', KEYS[6 + i]) ~= ARGV[i] then
+    return {-1, KEYS[6 + i]}
+  end
+end
+local a = nf
+local function bump(op, name, when, who, maxlen, old)
+  local v = redis.call('INCR', KEYS[5])
+  -- pcall: a feed that cannot take this ID (its keys edited by hand) must not stop the change
+  -- half-way (a script is not rolled back); readers then see a gap and resynchronise.
+  if old then
+    redis.pcall('XADD', KEYS[6], 'MAXLEN', '~', maxlen, v .. '-0',
+      'op', op, 'name', name, 'time', when, 'thread', who, 'old', old)
+  else
+    redis.pcall('XADD', KEYS[6], 'MAXLEN', '~', maxlen, v .. '-0',
+      'op', op, 'name', name, 'time', when, 'thread', who)
+  end
+  return v
+end
+"""
+
+SET = (
+    _PRELUDE
+    + """
+-- key, name, value, scope ('' keeps it), time, who, who as JSON, maxlen, op, must exist ('1')
+local key = ARGV[a + 1]
+local shown = redis.call('HGET', KEYS[1], key)
+if not shown then
+  if ARGV[a + 10] == '1' then return {0} end
+  shown = ARGV[a + 2]
+  redis.call('HSET', KEYS[1], key, shown)
+end
+local v = bump(ARGV[a + 9], shown, ARGV[a + 5], ARGV[a + 6], ARGV[a + 8])
+redis.call('HSET', KEYS[2], key, ARGV[a + 3])
+if ARGV[a + 4] ~= '' or redis.call('HEXISTS', KEYS[3], key) == 0 then
+  redis.call('HSET', KEYS[3], key, ARGV[a + 4] ~= '' and ARGV[a + 4] or '[]')
+end
+redis.call('HSET', KEYS[4], key, v .. ',' .. ARGV[a + 5] .. ',' .. ARGV[a + 7])
+return {1, v}
+"""
+)
+
+TOUCH = (
+    _PRELUDE
+    + """
+-- key, time, who, who as JSON, maxlen
+local key = ARGV[a + 1]
+local shown = redis.call('HGET', KEYS[1], key)
+if not shown then return {0} end
+local v = bump('touch', shown, ARGV[a + 2], ARGV[a + 3], ARGV[a + 5])
+redis.call('HSET', KEYS[4], key, v .. ',' .. ARGV[a + 2] .. ',' .. ARGV[a + 4])
+return {1, v}
+"""
+)
+
+SET_SCOPE = (
+    _PRELUDE
+    + """
+-- key, scope, time, who, who as JSON, maxlen
+local key = ARGV[a + 1]
+local shown = redis.call('HGET', KEYS[1], key)
+if not shown then return {0} end
+local v = bump('set', shown, ARGV[a + 3], ARGV[a + 4], ARGV[a + 6])
+redis.call('HSET', KEYS[3], key, ARGV[a + 2])
+redis.call('HSET', KEYS[4], key, v .. ',' .. ARGV[a + 3] .. ',' .. ARGV[a + 5])
+return {1, v}
+"""
+)
+
+REMOVE = (
+    _PRELUDE
+    + """
+-- key, time, who, maxlen
+local key = ARGV[a + 1]
+local shown = redis.call('HGET', KEYS[1], key)
+if not shown then return {0} end
+local value = redis.call('HGET', KEYS[2], key)
+redis.call('HDEL', KEYS[1], key)
+redis.call('HDEL', KEYS[2], key)
+redis.call('HDEL', KEYS[3], key)
+redis.call('HDEL', KEYS[4], key)
+local v = bump('remove', shown, ARGV[a + 2], ARGV[a + 3], ARGV[a + 4])
+return {1, v, value}
+"""
+)
+
+RENAME = (
+    _PRELUDE
+    + """
+-- key, new key, new name, time, who, who as JSON, maxlen
+local key, new = ARGV[a + 1], ARGV[a + 2]
+local shown = redis.call('HGET', KEYS[1], key)
+if not shown then return {0} end
+if new ~= key then
+  local taken = redis.call('HGET', KEYS[1], new)
+  if taken then return {2, taken} end
+end
+local value = redis.call('HGET', KEYS[2], key)
+local scope = redis.call('HGET', KEYS[3], key)
+redis.call('HDEL', KEYS[1], key)
+redis.call('HDEL', KEYS[2], key)
+redis.call('HDEL', KEYS[3], key)
+redis.call('HDEL', KEYS[4], key)
+local v = bump('rename', ARGV[a + 3], ARGV[a + 4], ARGV[a + 5], ARGV[a + 7], shown)
+redis.call('HSET', KEYS[1], new, ARGV[a + 3])
+redis.call('HSET', KEYS[2], new, value)
+redis.call('HSET', KEYS[3], new, scope)
+redis.call('HSET', KEYS[4], new, v .. ',' .. ARGV[a + 4] .. ',' .. ARGV[a + 6])
+return {1, v}
+"""
+)
+
+LOAD = (
+    _PRELUDE
+    + """
+-- merge ('1' or '0'), time, who, who as JSON, maxlen, items: a msgpack array of
+-- key, name, scope JSON, value JSON for each entry (one argument, however many entries)
+local merge = ARGV[a + 1] == '1'
+local when, who, whoj, maxlen = ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], ARGV[a + 5]
+local items = cmsgpack.unpack(ARGV[a + 6])
+local v
+if not merge then
+  redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
+  v = bump('reset', '', when, who, maxlen)
+end
+for i = 1, #items, 4 do
+  local key = items[i]
+  local shown = items[i + 1]
+  if merge then
+    shown = redis.call('HGET', KEYS[1], key) or shown
+    v = bump('set', shown, when, who, maxlen)
+  end
+  redis.call('HSET', KEYS[1], key, shown)
+  redis.call('HSET', KEYS[2], key, items[i + 3])
+  redis.call('HSET', KEYS[3], key, items[i + 2])
+  redis.call('HSET', KEYS[4], key, v .. ',' .. when .. ',' .. whoj)
+end
+return {1, v or 0}
+"""
+)
+
+ENTRY = """
+-- KEYS: names, values, scopes, meta; ARGV: key -> {name, value, scope, meta} or {}
+local key = ARGV[1]
+local shown = redis.call('HGET', KEYS[1], key)
+if not shown then return {} end
+return {shown, redis.call('HGET', KEYS[2], key), redis.call('HGET', KEYS[3], key),
+        redis.call('HGET', KEYS[4], key)}
+"""
+
+GET_WITH_SCOPE = """
+-- KEYS: values, scopes; ARGV: key -> {value, scope} or {}
+local value = redis.call('HGET', KEYS[1], ARGV[1])
+if not value then return {} end
+return {value, redis.call('HGET', KEYS[2], ARGV[1])}
+"""
+
+# -- lockables ----------------------------------------------------------------------------------
+
+_NOW_MS = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+"""
+
+ACQUIRE = (
+    """
+-- KEYS: lock, lockinfo, lockwait, this attempt's wake list
+-- ARGV: token, lease ms, holder JSON, waiter member ("TOKEN WHO"), registration ms, register ('1'/'0')
+-- -> {1} taken; {0, holder JSON or '', ms left on the holder's lease}
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[2])
+  redis.call('ZREM', KEYS[3], ARGV[4])
+  redis.call('DEL', KEYS[4])
+  return {1}
+end
+if ARGV[6] == '1' then
+"""
+    + _NOW_MS
+    + """
+  redis.call('ZADD', KEYS[3], now + tonumber(ARGV[5]), ARGV[4])
+  redis.call('PEXPIRE', KEYS[3], tonumber(ARGV[5]) * 2)
+end
+return {0, redis.call('GET', KEYS[2]) or '', redis.call('PTTL', KEYS[1])}
+"""
+)
+
+RELEASE = (
+    """
+-- KEYS: lock, lockinfo, lockwait, lockevents
+-- ARGV: token, wake-list key prefix, wake-list ms, events maxlen, then the event's field/value pairs
+-- -> 1 released; 0 the token was no longer current (lost): nothing freed
+local mine = redis.call('GET', KEYS[1]) == ARGV[1]
+if mine then
+  redis.call('DEL', KEYS[1], KEYS[2])
+"""
+    + _NOW_MS
+    + """
+  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
+  local first = redis.call('ZRANGE', KEYS[3], 0, 0)[1]
+  if first then
+    -- wake one waiter (the longest registered); the others keep their place
+    redis.call('ZREM', KEYS[3], first)
+    local wake = ARGV[2] .. string.match(first, '^%S+')
+    redis.call('RPUSH', wake, '1')
+    redis.call('PEXPIRE', wake, ARGV[3])
+  end
+end
+if #ARGV > 4 then
+  redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[4], '*', unpack(ARGV, 5))
+end
+if mine then return 1 end
+return 0
+"""
+)
+
+EXTEND = """
+-- KEYS: lock, lockinfo; ARGV: token, lease ms -> 1 extended, 0 no longer ours
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+return 1
+"""
