@@ -43,17 +43,25 @@ def _sub_parser() -> argparse.ArgumentParser:
     run.add_argument("script", help="server script defining setup(server)")
     run.add_argument("--headless", action="store_true", help="without a window, until Ctrl+C or SIGTERM")
     run.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
-    ins = sub.add_parser("inspect", help="describe a state file: format, entries, scopes, sizes, a short tree")
-    ins.add_argument("file")
+    run.add_argument("--store", metavar="URL", help="share state and lockables through Redis (redis://HOST:PORT/DB)")
+    run.add_argument("--namespace", metavar="NS", help="the Redis namespace (default 'default'); with --store")
+    ins = sub.add_parser("inspect", help="describe a state file (or a Redis namespace): entries, scopes, sizes, a tree")
+    ins.add_argument("file", help="a state file, or a Redis URL (redis://HOST:PORT/DB) with --namespace")
     ins.add_argument("--depth", type=int, default=2, help="tree depth to show (default 2)")
+    ins.add_argument("--namespace", metavar="NS", help="the Redis namespace when FILE is a URL (default 'default')")
     d = sub.add_parser("diff", help="added / removed / changed key paths between two state files")
     d.add_argument("a")
     d.add_argument("b")
-    c = sub.add_parser("convert", help="rewrite a state file in another format")
-    c.add_argument("input")
-    c.add_argument("output")
-    c.add_argument("--format", choices=["pode", "pode-v2"], required=True)
+    c = sub.add_parser(
+        "convert",
+        help="rewrite a state file in another format, or save a Redis namespace to a file / restore one from it",
+    )
+    c.add_argument("input", help="a state file, or a Redis URL (its --namespace is saved)")
+    c.add_argument("output", help="a state file, or a Redis URL (its --namespace is replaced, or merged)")
+    c.add_argument("--format", choices=["pode", "pode-v2"], help="the output file's format (required for a file)")
     c.add_argument("--compress", action="store_true")
+    c.add_argument("--namespace", metavar="NS", help="the Redis namespace of the URL side (default 'default')")
+    c.add_argument("--merge", action="store_true", help="into Redis: upsert the file's entries, keep the others")
     return p
 
 
@@ -87,14 +95,22 @@ def _run(ns: argparse.Namespace) -> int:
         format="%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if ns.namespace is not None and ns.store is None:
+        raise _Fail("--namespace needs --store redis://HOST:PORT/DB")
     if not ns.headless:
+        if ns.store is not None:
+            raise _Fail("--store runs a script --headless (the studio cannot open a Redis store yet)")
         from desktop_app.ui.app import run_gui
 
         return run_gui(script=ns.script)
     try:
-        server = Server.from_script(ns.script)
+        server = Server.from_script(ns.script, store=ns.store, namespace=ns.namespace)
     except ScriptError as err:
         raise _Fail(str(err)) from None
+    except ValueError as err:  # a malformed store URL or namespace
+        raise _Fail(str(err)) from None
+    if server.store is not None:
+        print(f"state on {server.store} namespace '{server.namespace}'", file=sys.stderr, flush=True)
     done = threading.Event()
 
     def on_signal(signum: int, _frame: Any) -> None:
@@ -135,6 +151,32 @@ def _load(path: str) -> Any:
     return loaded
 
 
+def _is_url(source: str) -> bool:
+    from desktop_app.engine.redis_conn import is_store_url
+
+    return is_store_url(source)
+
+
+def _redis_state(url: str, namespace: str | None) -> Any:
+    from desktop_app.engine import SharedState
+
+    try:
+        return SharedState(store=url, namespace=namespace)
+    except ValueError as err:
+        raise _Fail(str(err)) from None
+
+
+def _load_redis(url: str, namespace: str | None) -> Any:
+    """A Redis namespace read like a state file (one consistent read)."""
+    from desktop_app.engine import StateStoreError, persistence
+
+    try:
+        snap = _redis_state(url, namespace).snapshot()
+    except StateStoreError as err:
+        raise _Fail(str(err)) from None
+    return persistence.StateFile({k: (v["Value"], v["Scope"]) for k, v in snap.items()}, "redis")
+
+
 def _size(value: Any) -> int:
     import orjson
 
@@ -171,13 +213,15 @@ def _tree(value: Any, depth: int, indent: str, out: list[str]) -> None:
 
 
 def _inspect(ns: argparse.Namespace) -> int:
-    loaded = _load(ns.file)
+    if _is_url(ns.file):
+        loaded = _load_redis(ns.file, ns.namespace)
+        state = _redis_state(ns.file, ns.namespace)
+        head = [f"store:   {state.store_url}", f"namespace: {state.namespace}", "format:  redis"]
+    else:
+        loaded = _load(ns.file)
+        head = [f"file:    {ns.file}", f"format:  {loaded.format}"]
     entries = loaded.entries
-    lines = [
-        f"file:    {ns.file}",
-        f"format:  {loaded.format}",
-        f"entries: {len(entries)}",
-    ]
+    lines = [*head, f"entries: {len(entries)}"]
     scopes = sorted({s for _, sc in entries.values() for s in sc})
     lines.append(f"scopes:  {', '.join(scopes) if scopes else '(none)'}")
     lines.append("")
@@ -212,9 +256,25 @@ def _diff(ns: argparse.Namespace) -> int:
 
 
 def _convert(ns: argparse.Namespace) -> int:
-    from desktop_app.engine import StateFileError, persistence
+    from desktop_app.engine import StateFileError, StateStoreError, persistence
 
-    loaded = _load(ns.input)
+    into_redis = _is_url(ns.output)
+    if into_redis and _is_url(ns.input):
+        raise _Fail("convert needs a file on one side (a Redis namespace to a file, or a file into one)")
+    if not into_redis and ns.format is None:
+        raise _Fail("--format (pode or pode-v2) is required when writing a file")
+    loaded = _load_redis(ns.input, ns.namespace) if _is_url(ns.input) else _load(ns.input)
+    if into_redis:
+        state = _redis_state(ns.output, ns.namespace)
+        try:
+            state.load_entries(loaded.entries, merge=ns.merge)
+        except (StateStoreError, ValueError) as err:
+            raise _Fail(str(err)) from None
+        how = "merged into" if ns.merge else "replaced"
+        print(
+            f"{how} {state.store_url} namespace '{state.namespace}' ({len(loaded.entries)} entries)", file=sys.stderr
+        )
+        return 0
     try:
         data = persistence.encode(loaded.entries, format=ns.format, compress=ns.compress, path=ns.output)
         persistence.atomic_write(ns.output, data)
