@@ -2,10 +2,8 @@
 
 A namespace NS lives under keys with the hash tag ``{NS}`` (so a script's keys share a cluster slot):
 
-    sss:{NS}:names     hash  key -> the entry's name as written (keys are casefolded names)
     sss:{NS}:values    hash  key -> the value as JSON (what a "pode" state file holds)
-    sss:{NS}:scopes    hash  key -> the scope list as JSON
-    sss:{NS}:meta      hash  key -> 'VERSION,TIME,"HOST:PID/THREAD"' (a JSON array's inside)
+    sss:{NS}:meta      hash  key -> three lines: SCOPE_JSON, VERSION,TIME,"HOST:PID/THREAD", NAME
     sss:{NS}:version   int   the shared version, +1 per change
     sss:{NS}:feed      stream of change records, ID "VERSION-0", capped with MAXLEN ~
     sss:{NS}:lock:L    string the holder's token, with a lease (PX); L is the casefolded lock name
@@ -15,35 +13,46 @@ A namespace NS lives under keys with the hash tag ``{NS}`` (so a script's keys s
     sss:{NS}:lockevents stream of lock uses (the studio's timeline), capped
     sss:{NS}:proc:HOST:PID string a process's heartbeat, with a short TTL
 
-Every write script starts with the fencing check: KEYS after the six data keys are the lock keys
+Keys (hash fields) are casefolded names; NAME is the name as first written, last in the meta so it
+may hold any character (the scope JSON and the info part never hold a raw newline). Two hashes
+rather than one key per entry: a change is two HSETs, ``names()`` is one HGETALL of the small meta
+hash, and a replacing restore is one DEL of each (see bench/redis_bench.py B3).
+
+Every write script starts with the fencing check: KEYS after the four data keys are the lock keys
 the writing thread holds and ARGV[1..n] their tokens; if one is no longer current nothing is
 written and the script answers ``{-1, lock key}`` (LockLost).
 """
 
 from __future__ import annotations
 
-# KEYS[1..6] = names, values, scopes, meta, version, feed; KEYS[7..] = fence lock keys.
+# KEYS[1..4] = values, meta, version, feed; KEYS[5..] = fence lock keys.
 # ARGV[1..nf] = fence tokens, then the script's own arguments from ARGV[a + 1].
 _PRELUDE = """
-local nf = #KEYS - 6
+local nf = #KEYS - 4
 for i = 1, nf do
-  if redis.call('GET', KEYS[6 + i]) ~= ARGV[i] then
-    return {-1, KEYS[6 + i]}
+  if redis.call('GET', KEYS[4 + i]) ~= ARGV[i] then
+    return {-1, KEYS[4 + i]}
   end
 end
 local a = nf
 local function bump(op, name, when, who, maxlen, old)
-  local v = redis.call('INCR', KEYS[5])
+  local v = redis.call('INCR', KEYS[3])
   -- pcall: a feed that cannot take this ID (its keys edited by hand) must not stop the change
   -- half-way (a script is not rolled back); readers then see a gap and resynchronise.
   if old then
-    redis.pcall('XADD', KEYS[6], 'MAXLEN', '~', maxlen, v .. '-0',
+    redis.pcall('XADD', KEYS[4], 'MAXLEN', '~', maxlen, v .. '-0',
       'op', op, 'name', name, 'time', when, 'thread', who, 'old', old)
   else
-    redis.pcall('XADD', KEYS[6], 'MAXLEN', '~', maxlen, v .. '-0',
+    redis.pcall('XADD', KEYS[4], 'MAXLEN', '~', maxlen, v .. '-0',
       'op', op, 'name', name, 'time', when, 'thread', who)
   end
   return v
+end
+-- meta = scope \\n info \\n name
+local function split(meta)
+  local i = string.find(meta, '\\n', 1, true)
+  local j = string.find(meta, '\\n', i + 1, true)
+  return string.sub(meta, 1, i - 1), string.sub(meta, j + 1)
 end
 """
 
@@ -52,18 +61,19 @@ SET = (
     + """
 -- key, name, value, scope ('' keeps it), time, who, who as JSON, maxlen, op, must exist ('1')
 local key = ARGV[a + 1]
-local shown = redis.call('HGET', KEYS[1], key)
-if not shown then
-  if ARGV[a + 10] == '1' then return {0} end
-  shown = ARGV[a + 2]
-  redis.call('HSET', KEYS[1], key, shown)
+local old = redis.call('HGET', KEYS[2], key)
+local scope, shown = ARGV[a + 4], ARGV[a + 2]
+if old then
+  local old_scope
+  old_scope, shown = split(old)
+  if scope == '' then scope = old_scope end
+elseif ARGV[a + 10] == '1' then
+  return {0}
 end
+if scope == '' then scope = '[]' end
 local v = bump(ARGV[a + 9], shown, ARGV[a + 5], ARGV[a + 6], ARGV[a + 8])
-redis.call('HSET', KEYS[2], key, ARGV[a + 3])
-if ARGV[a + 4] ~= '' or redis.call('HEXISTS', KEYS[3], key) == 0 then
-  redis.call('HSET', KEYS[3], key, ARGV[a + 4] ~= '' and ARGV[a + 4] or '[]')
-end
-redis.call('HSET', KEYS[4], key, v .. ',' .. ARGV[a + 5] .. ',' .. ARGV[a + 7])
+redis.call('HSET', KEYS[1], key, ARGV[a + 3])
+redis.call('HSET', KEYS[2], key, scope .. '\\n' .. v .. ',' .. ARGV[a + 5] .. ',' .. ARGV[a + 7] .. '\\n' .. shown)
 return {1, v}
 """
 )
@@ -73,10 +83,11 @@ TOUCH = (
     + """
 -- key, time, who, who as JSON, maxlen
 local key = ARGV[a + 1]
-local shown = redis.call('HGET', KEYS[1], key)
-if not shown then return {0} end
+local old = redis.call('HGET', KEYS[2], key)
+if not old then return {0} end
+local scope, shown = split(old)
 local v = bump('touch', shown, ARGV[a + 2], ARGV[a + 3], ARGV[a + 5])
-redis.call('HSET', KEYS[4], key, v .. ',' .. ARGV[a + 2] .. ',' .. ARGV[a + 4])
+redis.call('HSET', KEYS[2], key, scope .. '\\n' .. v .. ',' .. ARGV[a + 2] .. ',' .. ARGV[a + 4] .. '\\n' .. shown)
 return {1, v}
 """
 )
@@ -86,11 +97,11 @@ SET_SCOPE = (
     + """
 -- key, scope, time, who, who as JSON, maxlen
 local key = ARGV[a + 1]
-local shown = redis.call('HGET', KEYS[1], key)
-if not shown then return {0} end
+local old = redis.call('HGET', KEYS[2], key)
+if not old then return {0} end
+local _, shown = split(old)
 local v = bump('set', shown, ARGV[a + 3], ARGV[a + 4], ARGV[a + 6])
-redis.call('HSET', KEYS[3], key, ARGV[a + 2])
-redis.call('HSET', KEYS[4], key, v .. ',' .. ARGV[a + 3] .. ',' .. ARGV[a + 5])
+redis.call('HSET', KEYS[2], key, ARGV[a + 2] .. '\\n' .. v .. ',' .. ARGV[a + 3] .. ',' .. ARGV[a + 5] .. '\\n' .. shown)
 return {1, v}
 """
 )
@@ -100,13 +111,12 @@ REMOVE = (
     + """
 -- key, time, who, maxlen
 local key = ARGV[a + 1]
-local shown = redis.call('HGET', KEYS[1], key)
-if not shown then return {0} end
-local value = redis.call('HGET', KEYS[2], key)
+local old = redis.call('HGET', KEYS[2], key)
+if not old then return {0} end
+local _, shown = split(old)
+local value = redis.call('HGET', KEYS[1], key)
 redis.call('HDEL', KEYS[1], key)
 redis.call('HDEL', KEYS[2], key)
-redis.call('HDEL', KEYS[3], key)
-redis.call('HDEL', KEYS[4], key)
 local v = bump('remove', shown, ARGV[a + 2], ARGV[a + 3], ARGV[a + 4])
 return {1, v, value}
 """
@@ -117,23 +127,22 @@ RENAME = (
     + """
 -- key, new key, new name, time, who, who as JSON, maxlen
 local key, new = ARGV[a + 1], ARGV[a + 2]
-local shown = redis.call('HGET', KEYS[1], key)
-if not shown then return {0} end
+local old = redis.call('HGET', KEYS[2], key)
+if not old then return {0} end
+local scope, shown = split(old)
 if new ~= key then
-  local taken = redis.call('HGET', KEYS[1], new)
-  if taken then return {2, taken} end
+  local taken = redis.call('HGET', KEYS[2], new)
+  if taken then
+    local _, taken_name = split(taken)
+    return {2, taken_name}
+  end
 end
-local value = redis.call('HGET', KEYS[2], key)
-local scope = redis.call('HGET', KEYS[3], key)
+local value = redis.call('HGET', KEYS[1], key)
 redis.call('HDEL', KEYS[1], key)
 redis.call('HDEL', KEYS[2], key)
-redis.call('HDEL', KEYS[3], key)
-redis.call('HDEL', KEYS[4], key)
 local v = bump('rename', ARGV[a + 3], ARGV[a + 4], ARGV[a + 5], ARGV[a + 7], shown)
-redis.call('HSET', KEYS[1], new, ARGV[a + 3])
-redis.call('HSET', KEYS[2], new, value)
-redis.call('HSET', KEYS[3], new, scope)
-redis.call('HSET', KEYS[4], new, v .. ',' .. ARGV[a + 4] .. ',' .. ARGV[a + 6])
+redis.call('HSET', KEYS[1], new, value)
+redis.call('HSET', KEYS[2], new, scope .. '\\n' .. v .. ',' .. ARGV[a + 4] .. ',' .. ARGV[a + 6] .. '\\n' .. ARGV[a + 3])
 return {1, v}
 """
 )
@@ -148,39 +157,32 @@ local when, who, whoj, maxlen = ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], ARGV[a + 
 local items = cmsgpack.unpack(ARGV[a + 6])
 local v
 if not merge then
-  redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
+  redis.call('DEL', KEYS[1], KEYS[2])
   v = bump('reset', '', when, who, maxlen)
 end
 for i = 1, #items, 4 do
   local key = items[i]
   local shown = items[i + 1]
   if merge then
-    shown = redis.call('HGET', KEYS[1], key) or shown
+    local old = redis.call('HGET', KEYS[2], key)
+    if old then
+      local _
+      _, shown = split(old)
+    end
     v = bump('set', shown, when, who, maxlen)
   end
-  redis.call('HSET', KEYS[1], key, shown)
-  redis.call('HSET', KEYS[2], key, items[i + 3])
-  redis.call('HSET', KEYS[3], key, items[i + 2])
-  redis.call('HSET', KEYS[4], key, v .. ',' .. when .. ',' .. whoj)
+  redis.call('HSET', KEYS[1], key, items[i + 3])
+  redis.call('HSET', KEYS[2], key, items[i + 2] .. '\\n' .. v .. ',' .. when .. ',' .. whoj .. '\\n' .. shown)
 end
 return {1, v or 0}
 """
 )
 
 ENTRY = """
--- KEYS: names, values, scopes, meta; ARGV: key -> {name, value, scope, meta} or {}
-local key = ARGV[1]
-local shown = redis.call('HGET', KEYS[1], key)
-if not shown then return {} end
-return {shown, redis.call('HGET', KEYS[2], key), redis.call('HGET', KEYS[3], key),
-        redis.call('HGET', KEYS[4], key)}
-"""
-
-GET_WITH_SCOPE = """
--- KEYS: values, scopes; ARGV: key -> {value, scope} or {}
-local value = redis.call('HGET', KEYS[1], ARGV[1])
-if not value then return {} end
-return {value, redis.call('HGET', KEYS[2], ARGV[1])}
+-- KEYS: values, meta; ARGV: key -> {value, meta} or {}
+local meta = redis.call('HGET', KEYS[2], ARGV[1])
+if not meta then return {} end
+return {redis.call('HGET', KEYS[1], ARGV[1]), meta}
 """
 
 # -- lockables ----------------------------------------------------------------------------------

@@ -7,9 +7,11 @@ before a byte reaches Redis.
 
 from __future__ import annotations
 
+import os
 import struct
 import time
 from collections.abc import Callable, Iterable
+from threading import current_thread
 from typing import Any
 
 import orjson
@@ -27,6 +29,10 @@ Fences = Callable[[], "dict[str, str] | None"]
 """The lock keys and tokens the calling thread holds in this namespace (None: none)."""
 
 
+# thread name -> (HOST:PID/THREAD, as JSON, pid); pool threads are renamed per job, so keyed by name
+_WHO: dict[str, tuple[str, bytes, int]] = {}
+
+
 def namespace_prefix(namespace: str) -> str:
     """``sss:{NS}:``: every key of a namespace; the braces make them one Redis Cluster hash slot."""
     if not isinstance(namespace, str) or not namespace:
@@ -36,12 +42,36 @@ def namespace_prefix(namespace: str) -> str:
     return f"sss:{{{namespace}}}:"
 
 
+# The file format's own checks, used directly on the hot path when persistence offers them:
+# orjson with the "pode" options, then the cheap scan that refuses what orjson lets through
+# (NaN/inf, UUIDs, too deep). Anything refused goes through persistence.encode for the exact error.
+_PODE_OPTIONS: int | None = getattr(persistence, "_PODE_OPTIONS", None)
+_REJECT: Any = getattr(persistence, "_reject", None)
+_CLEAN: Any = getattr(persistence, "_pode_values_clean", None)
+_MAX_DEPTH: int = getattr(persistence, "_MAX_PODE_USER_DEPTH", 252)
+
+
 def encode_value(name: str, value: Any) -> bytes:
     """The value as the JSON a "pode" state file would hold, or ValueError naming the entry.
 
-    Uses ``persistence.encode`` (the file format's own checks: JSON types, finite floats, str keys,
-    64-bit ints, no cycles) on a one-entry document and keeps the value's bytes.
+    The checks are the file format's (``persistence``): JSON types, finite floats, str keys, 64-bit
+    ints, no cycles, no deeper than a file can hold.
     """
+    if _CLEAN is not None and _PODE_OPTIONS is not None:
+        try:
+            # inside a list, as in a file, so every null token is followed by "," or "]" (the check
+            # tells NaN, written as null, from None by counting them)
+            data: bytes = orjson.dumps([value], default=_REJECT, option=_PODE_OPTIONS)
+        except orjson.JSONEncodeError:
+            pass
+        else:
+            if _CLEAN([value], data, _MAX_DEPTH):
+                return data[1:-1]
+    return _encode_checked(name, value)
+
+
+def _encode_checked(name: str, value: Any) -> bytes:
+    """``persistence.encode`` on a one-entry document (the exact error, or the value's bytes)."""
     try:
         doc = persistence.encode({name: (value, ())}, format="pode", compress=True)
     except StateFileError as err:
@@ -54,9 +84,7 @@ def encode_value(name: str, value: Any) -> bytes:
     tail = b',"Scope":[]}}\n'
     if doc.startswith(head) and doc.endswith(tail):
         return doc[len(head) : -len(tail)]
-    return orjson.dumps(
-        orjson.loads(doc)[name]["Value"]
-    )  # pragma: no cover - only if the file layout changes
+    return orjson.dumps(orjson.loads(doc)[name]["Value"])  # pragma: no cover - only if the file layout changes
 
 
 def decode_value(data: bytes) -> Any:
@@ -72,11 +100,11 @@ def _pack(items: list[bytes]) -> bytes:
     return b"".join(parts)
 
 
-def _meta(raw: bytes | None) -> tuple[int, float, str]:
-    if not raw:
-        return 0, 0.0, ""
-    version, when, who = orjson.loads(b"[" + raw + b"]")
-    return int(version), float(when), str(who)
+def _meta(raw: bytes) -> tuple[str, list[str], int, float, str]:
+    """(name, scope, version, time, writer) from a meta field: SCOPE_JSON, VERSION,TIME,"WHO", NAME on three lines."""
+    scope, info, name = raw.split(b"\n", 2)
+    version, when, who = orjson.loads(b"[" + info + b"]")
+    return name.decode(), orjson.loads(scope), int(version), float(when), str(who)
 
 
 class RedisStore:
@@ -97,21 +125,13 @@ class RedisStore:
         self.conn = conn
         self.namespace = namespace
         self.prefix = p = namespace_prefix(namespace)
-        self.k_names, self.k_values, self.k_scopes, self.k_meta = (
-            p + "names",
+        self.k_values, self.k_meta, self.k_version, self.k_feed = (
             p + "values",
-            p + "scopes",
             p + "meta",
+            p + "version",
+            p + "feed",
         )
-        self.k_version, self.k_feed = p + "version", p + "feed"
-        self._data_keys = [
-            self.k_names,
-            self.k_values,
-            self.k_scopes,
-            self.k_meta,
-            self.k_version,
-            self.k_feed,
-        ]
+        self._data_keys = [self.k_values, self.k_meta, self.k_version, self.k_feed]
         self.ring_size = ring_size
         self._fences = fences
         self._lost = lost
@@ -123,7 +143,6 @@ class RedisStore:
         self._rename = conn.script(lua.RENAME)
         self._load = conn.script(lua.LOAD)
         self._entry = conn.script(lua.ENTRY)
-        self._get_with_scope = conn.script(lua.GET_WITH_SCOPE)
 
     # -- writes -----------------------------------------------------------------------------------
 
@@ -141,8 +160,12 @@ class RedisStore:
         return reply
 
     def _who(self) -> tuple[str, str, bytes]:
-        who = identity()
-        return repr(time.time()), who, orjson.dumps(who)
+        thread = current_thread().name
+        found = _WHO.get(thread)
+        if found is None or found[2] != os.getpid():
+            who = identity(thread)
+            found = _WHO[thread] = (who, orjson.dumps(who), os.getpid())
+        return repr(time.time()), found[0], found[1]
 
     def set(self, key: str, name: str, value: Any, scope: list[str]) -> None:
         self.put(key, name, encode_value(name, value), scope)
@@ -222,41 +245,33 @@ class RedisStore:
         return MISSING if raw is None else orjson.loads(raw)
 
     def get_with_scope(self, key: str) -> tuple[Any, list[str]] | None:
-        with self.conn.errors(f"reading '{key}'"):
-            reply = self._get_with_scope([self.k_values, self.k_scopes], [key])
-        if not reply:
-            return None
-        return orjson.loads(reply[0]), orjson.loads(reply[1] or b"[]")
+        e = self.get(key)
+        return None if e is None else (e.value, e.scope)
 
     def get(self, key: str) -> _Entry | None:
         with self.conn.errors(f"reading '{key}'"):
-            reply = self._entry([self.k_names, self.k_values, self.k_scopes, self.k_meta], [key])
+            reply = self._entry([self.k_values, self.k_meta], [key])
         if not reply:
             return None
-        version, when, who = _meta(reply[3])
-        return _Entry(
-            reply[0].decode(), orjson.loads(reply[1]), orjson.loads(reply[2] or b"[]"), version, when, who
-        )
+        name, scope, version, when, who = _meta(reply[1])
+        return _Entry(name, orjson.loads(reply[0]), scope, version, when, who)
 
     def exists(self, key: str) -> bool:
         with self.conn.errors(f"reading '{key}'"):
-            return bool(self._client.hexists(self.k_names, key))
+            return bool(self._client.hexists(self.k_meta, key))
 
     def count(self) -> int:
         with self.conn.errors("counting entries"):
-            return int(self._client.hlen(self.k_names))
+            return int(self._client.hlen(self.k_meta))
 
     def heads(self) -> list[_Entry]:
-        """Every entry's name and scope (no values), sorted by name: what ``names()`` filters."""
+        """Every entry without its value (name, scope, version, time, writer), sorted by name."""
         with self.conn.errors("listing entries"):
-            pipe = self._client.pipeline(transaction=True)
-            pipe.hgetall(self.k_names)
-            pipe.hgetall(self.k_scopes)
-            names, scopes = pipe.execute()
-        out = [
-            _Entry(n.decode(), None, orjson.loads(scopes.get(k) or b"[]"), 0, 0.0, "")
-            for k, n in names.items()
-        ]
+            metas: dict[bytes, bytes] = self._client.hgetall(self.k_meta)  # type: ignore[assignment]
+        out = []
+        for m in metas.values():
+            name, scope, version, when, who = _meta(m)
+            out.append(_Entry(name, None, scope, version, when, who))
         out.sort(key=lambda e: e.name.casefold())
         return out
 
@@ -264,22 +279,15 @@ class RedisStore:
         """Every entry with its value (fresh objects), read consistently (MULTI), sorted by name."""
         with self.conn.errors("reading every entry"):
             pipe = self._client.pipeline(transaction=True)
-            for k in (self.k_names, self.k_values, self.k_scopes, self.k_meta):
-                pipe.hgetall(k)
-            names, values, scopes, metas = pipe.execute()
+            pipe.hgetall(self.k_values)
+            pipe.hgetall(self.k_meta)
+            values, metas = pipe.execute()
         out = []
-        for k, n in names.items():
-            version, when, who = _meta(metas.get(k))
+        for k, m in metas.items():
+            name, scope, version, when, who = _meta(m)
             raw = values.get(k)
             out.append(
-                _Entry(
-                    n.decode(),
-                    orjson.loads(raw) if raw is not None else None,
-                    orjson.loads(scopes.get(k) or b"[]"),
-                    version,
-                    when,
-                    who,
-                )
+                _Entry(name, orjson.loads(raw) if raw is not None else None, scope, version, when, who)
             )
         out.sort(key=lambda e: e.name.casefold())
         return out
