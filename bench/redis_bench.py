@@ -23,7 +23,6 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import orjson
 
@@ -198,8 +197,12 @@ def b2(url: str, n: int, rounds: int, procs: int = 4) -> list[str]:
         f"{statistics.median(o[1] for o in ours) * 1e3:6.1f} ms, lost {lost} | redis-py Lock "
         f"{statistics.median(t[0] for t in theirs):8.0f} incr/s p99 "
         f"{statistics.median(t[1] for t in theirs) * 1e3:6.1f} ms, lost {lost_theirs}",
-        _line(f"B2 {procs} processes x RMW under a shared lockable vs redis-py Lock", ratio, ">= 0.8x",
-              ratio >= 0.8 and lost == 0),
+        _line(
+            f"B2 {procs} processes x RMW under a shared lockable vs redis-py Lock",
+            ratio,
+            ">= 0.8x",
+            ratio >= 0.8 and lost == 0,
+        ),
     ]
 
 
@@ -232,7 +235,12 @@ def b3(url: str, entries: int) -> list[str]:
 
     t_hash, t_keys = best(by_hash), best(by_keys)
     return [
-        _line(f"B3 list {entries} names: hash per namespace vs SCAN of key per entry", t_keys / t_hash, "info", None)
+        _line(
+            f"B3 list {entries} names: hash per namespace vs SCAN of key per entry",
+            t_keys / t_hash,
+            "info",
+            None,
+        )
     ]
 
 
@@ -251,7 +259,14 @@ def b4(url: str, n: int) -> list[str]:
         t_fast, _ = _timed(lambda _i: fast.hgetall("layout:{h}:names"), n)
         t_pure, _ = _timed(lambda _i: pure.hgetall("layout:{h}:names"), n)
         ratios.append(t_fast / t_pure)
-    return [_line("B4 HGETALL of 2,000 fields: hiredis vs pure-Python parser", statistics.median(ratios), "info", None)]
+    return [
+        _line(
+            "B4 HGETALL of 2,000 fields: hiredis vs pure-Python parser",
+            statistics.median(ratios),
+            "info",
+            None,
+        )
+    ]
 
 
 # -- main -----------------------------------------------------------------------------------------
@@ -276,7 +291,9 @@ def main() -> None:
         f"machine: {platform.processor() or platform.machine()}, {multiprocessing.cpu_count()} cores, "
         f"Python {platform.python_version()}, load {os.getloadavg()[0]:.1f}"
     )
-    print("(Redis on 127.0.0.1 started by this run; ratios > 1 mean ours is faster; medians of interleaved rounds)")
+    print(
+        "(Redis on 127.0.0.1 started by this run; ratios > 1 mean ours is faster; medians of interleaved rounds)"
+    )
     n, rounds = (500, 3) if args.quick else (2000, 5)
     with RedisServer() as server:
         url = server.url

@@ -7,6 +7,8 @@ import threading
 
 import pytest
 
+from tests.redis_fixtures import ns, own_redis, redis_server, redis_url  # noqa: F401  (fixtures)
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 # Threads the engine starts are named; any of these alive after a test is a leak.

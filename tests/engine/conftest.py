@@ -1,55 +1,20 @@
-"""Fixtures for the Redis store's tests: a real redis-server on a free port, a fresh namespace per test,
-and worker processes driven line by line."""
+"""Worker processes for the Redis store's cross-process tests, driven line by line (the Redis fixtures
+themselves live in tests/redis_fixtures.py, shared with the UI tests)."""
 
 from __future__ import annotations
 
 import os
 import queue
-import shutil
 import signal
 import subprocess
 import sys
 import threading
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.redis_server import RedisServer
-
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _need_redis() -> None:
-    if shutil.which("redis-server") is None and not Path("/usr/bin/redis-server").exists():
-        pytest.fail("redis-server is not installed (apt-get install redis-server; .ci/run installs it)")
-
-
-@pytest.fixture(scope="session")
-def redis_server() -> Iterator[RedisServer]:
-    """One redis-server for the session (tests keep apart by namespace)."""
-    _need_redis()
-    with RedisServer() as server:
-        yield server
-
-
-@pytest.fixture
-def own_redis() -> Iterator[RedisServer]:
-    """A redis-server of the test's own, which it may kill and start again on the same port."""
-    _need_redis()
-    with RedisServer() as server:
-        yield server
-
-
-@pytest.fixture
-def redis_url(redis_server: RedisServer) -> str:
-    return redis_server.url
-
-
-@pytest.fixture
-def ns() -> str:
-    return f"test-{uuid.uuid4().hex[:10]}"
 
 
 class Worker:

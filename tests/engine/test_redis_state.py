@@ -270,3 +270,34 @@ def test_lock_timeout_names_the_holder_thread(redis_url: str, ns: str) -> None:
         t.join()
     with server.lock("orders", timeout=5):
         pass
+
+
+def test_a_running_server_publishes_a_heartbeat_and_its_lock_uses(redis_url: str, ns: str) -> None:
+    import os
+    import socket
+
+    import orjson
+
+    from tests.waiting import wait_until
+
+    server = Server(store=redis_url, namespace=ns, lease_ms=2000)
+    client = server.state.lock_space.conn.client  # type: ignore[attr-defined]
+    key = f"sss:{{{ns}}}:proc:{socket.gethostname()}:{os.getpid()}"
+
+    def tick(e: object) -> None:
+        with server.lockable:
+            server.state.set("n", 1)
+
+    server.add_timer("tick", 0.05, tick)
+    with server:
+        assert wait_until(lambda: client.get(key) is not None, timeout=10)
+        beat = orjson.loads(client.get(key))
+        assert beat["pid"] == os.getpid() and beat["host"] == socket.gethostname()
+        assert [j["name"] for j in beat["jobs"]] == ["tick"] and 0 < client.pttl(key) <= 6000
+        assert wait_until(lambda: client.xlen(f"sss:{{{ns}}}:lockevents") > 0, timeout=10)
+    assert client.get(key) is None  # stop() removes it; a killed process's expires
+    _, event = client.xrange(f"sss:{{{ns}}}:lockevents", count=1)[0]
+    assert event[b"lock"] == b"global" and event[b"who"].startswith(
+        f"{socket.gethostname()}:{os.getpid()}/".encode()
+    )
+    assert b"test_redis_state.py:" in event[b"site"]
