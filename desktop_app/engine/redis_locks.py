@@ -58,20 +58,18 @@ class LockSpace:
     """The Redis lockables of one namespace in this process: the lockables by name, the tokens each
     thread holds (for fencing), and the keeper thread that renews their leases.
 
-    One per (URL, namespace, lease) in a process, so ``server.lockable``, ``server.lock()``,
-    ``server.lockables`` and ``state.edit()`` share one owner record per lockable.
+    One per (URL, namespace) in a process, so every ``server.lockable``, ``server.lock()``,
+    ``server.lockables`` and ``state.edit()`` on it shares one owner record per lockable, and every
+    state on it sees the tokens its threads hold. A lockable keeps the lease it was created with.
     """
 
-    _open: ClassVar[dict[tuple[int, str, int], LockSpace]] = {}
+    _open: ClassVar[dict[tuple[int, str], LockSpace]] = {}
     _open_mutex: ClassVar[threading.Lock] = threading.Lock()
 
-    def __init__(self, conn: RedisConnection, namespace: str, lease_ms: int = DEFAULT_LEASE_MS) -> None:
-        if not isinstance(lease_ms, int) or lease_ms < 100:
-            raise ValueError(f"lease_ms must be an int of at least 100 (ms), got {lease_ms!r}")
+    def __init__(self, conn: RedisConnection, namespace: str) -> None:
         self.conn = conn
         self.namespace = namespace
         self.prefix = namespace_prefix(namespace)
-        self.lease_ms = lease_ms
         self.events_key = self.prefix + "lockevents"
         self.wake_prefix = self.prefix + "wake:"
         # a BLPOP must end before the socket timeout does
@@ -91,24 +89,31 @@ class LockSpace:
         self._extend = conn.script(lua.EXTEND)
 
     @classmethod
-    def open(cls, conn: RedisConnection, namespace: str, lease_ms: int | None = None) -> LockSpace:
-        lease = DEFAULT_LEASE_MS if lease_ms is None else lease_ms
-        key = (id(conn), namespace, lease)  # connections live as long as the process
+    def open(cls, conn: RedisConnection, namespace: str) -> LockSpace:
+        key = (id(conn), namespace)  # connections live as long as the process
         with cls._open_mutex:
             space = cls._open.get(key)
             if space is None:
-                space = cls._open[key] = cls(conn, namespace, lease)
+                space = cls._open[key] = cls(conn, namespace)
             return space
 
-    def lockable(self, name: str) -> RedisLockable:
-        """The process's lockable called ``name`` in this namespace (names are case-insensitive)."""
+    def lockable(self, name: str, lease_ms: int | None = None) -> RedisLockable:
+        """The process's lockable called ``name`` in this namespace (names are case-insensitive).
+
+        Args:
+            name: the lockable's name.
+            lease_ms: its lease when it is created here (default 10 s); an existing one keeps its own.
+        """
         if not name:
             raise ValueError("a lockable needs a name")
+        lease = DEFAULT_LEASE_MS if lease_ms is None else lease_ms
+        if not isinstance(lease, int) or isinstance(lease, bool) or lease < 100:
+            raise ValueError(f"lease_ms must be an int of at least 100 (ms), got {lease_ms!r}")
         key = name.casefold()
         with self._mutex:
             found = self._locks.get(key)
             if found is None:
-                found = self._locks[key] = RedisLockable(name, self)
+                found = self._locks[key] = RedisLockable(name, self, lease)
                 self._by_key[found.key] = found
             return found
 
@@ -144,7 +149,7 @@ class LockSpace:
             while True:
                 with self.conn.errors(f"taking lock '{lock.name}'"):
                     reply = self._acquire(
-                        keys, [token, self.lease_ms, info, member, register_ms, "1" if blocking else "0"]
+                        keys, [token, lock.lease_ms, info, member, register_ms, "1" if blocking else "0"]
                     )
                 if reply[0] == 1:
                     registered = False
@@ -209,7 +214,7 @@ class LockSpace:
         except StateStoreError as err:
             log.warning("%s; it is released when Redis answers again, or when its lease ends", err)
             with self._mutex:
-                self._orphans.append((lock, token, clock() + self.lease_ms / 1000))
+                self._orphans.append((lock, token, clock() + lock.lease_ms / 1000))
                 self._ensure_keeper()
             return True
         return bool(freed == 1)
@@ -254,16 +259,18 @@ class LockSpace:
             self._wake.notify()
 
     def _keep(self) -> None:
-        interval = self.lease_ms / 3000
+        # each lease is renewed when a third of it has passed since its last renewal
+        retry = 0.5  # how often releases that failed in an outage are tried again
         while True:
             with self._mutex:
                 if not self._leases and not self._orphans:
-                    # idle: wait a lease for new work, then end (a new holder starts a new keeper)
-                    self._wake.wait(self.lease_ms / 1000)
+                    # idle: wait a while for new work, then end (a new holder starts a new keeper)
+                    self._wake.wait(DEFAULT_LEASE_MS / 1000)
                     if not self._leases and not self._orphans:
                         self._keeper = None
                         return
-                due = [ls for ls in self._leases.values() if clock() - ls.renewed >= interval]
+                now = clock()
+                due = [ls for ls in self._leases.values() if now - ls.renewed >= ls.lock.lease_ms / 3000]
                 orphans = list(self._orphans)
             for lease in due:
                 self._renew(lease)
@@ -272,17 +279,20 @@ class LockSpace:
             with self._mutex:
                 if self._leases or self._orphans:
                     soonest = min(
-                        (ls.renewed + interval for ls in self._leases.values()), default=clock() + interval
+                        (ls.renewed + ls.lock.lease_ms / 3000 for ls in self._leases.values()),
+                        default=clock() + retry,
                     )
-                    self._wake.wait(max(0.005, min(soonest - clock(), interval)))
+                    if self._orphans:
+                        soonest = min(soonest, clock() + retry)
+                    self._wake.wait(max(0.005, soonest - clock()))
 
     def _renew(self, lease: _Lease) -> None:
         lock = lease.lock
         try:
             with self.conn.errors(f"renewing the lease of lock '{lock.name}'"):
-                ok = self._extend([lock.key, lock.info_key], [lease.token, self.lease_ms])
+                ok = self._extend([lock.key, lock.info_key], [lease.token, lock.lease_ms])
         except StateStoreError as err:
-            left = self.lease_ms / 1000 - (clock() - lease.renewed)
+            left = lock.lease_ms / 1000 - (clock() - lease.renewed)
             # every failure is logged: a renewer that fails quietly lets locks expire under live holders
             log.error("%s; the lease ends in about %.1f s unless a renewal succeeds", err, max(0.0, left))
             return
@@ -290,13 +300,15 @@ class LockSpace:
             lease.renewed = clock()
             return
         with self._mutex:
-            self._leases.pop(lease.token, None)
-        lock._lease_lost = True
+            if self._leases.get(lease.token) is not lease:
+                return  # released meanwhile: the key is gone because its holder deleted it
+            del self._leases[lease.token]
+            lock._lease_lost = True
         log.error(
             "lock '%s' was lost: its lease ran out before it could be renewed (this process paused for "
             "longer than %.1f s?); another process may hold it. Changes made under it are refused (LockLost).",
             lock.name,
-            self.lease_ms / 1000,
+            lock.lease_ms / 1000,
         )
 
     def _retry_release(self, orphan: tuple[RedisLockable, str, float]) -> None:
@@ -321,7 +333,7 @@ class LockSpace:
         return len(self._leases)
 
     def __repr__(self) -> str:
-        return f"<LockSpace {self.conn.url} namespace {self.namespace!r} lease {self.lease_ms} ms>"
+        return f"<LockSpace {self.conn.url} namespace {self.namespace!r}>"
 
 
 def _wall(mono: float, now_mono: float, now_wall: float) -> float:
@@ -339,9 +351,11 @@ class RedisLockable(Lockable):
         LockLost: from ``release()`` when the lease ran out under this holder: nothing was freed.
     """
 
-    def __init__(self, name: str, space: LockSpace) -> None:
+    def __init__(self, name: str, space: LockSpace, lease_ms: int = DEFAULT_LEASE_MS) -> None:
         super().__init__(name)
         self._space = space
+        self.lease_ms = lease_ms
+        """How long the lock outlives a holder that died; renewed every third of it while held."""
         folded = name.casefold()
         self.key = space.prefix + "lock:" + folded
         self.info_key = space.prefix + "lockinfo:" + folded
@@ -349,10 +363,6 @@ class RedisLockable(Lockable):
         self._token: str | None = None
         self._lease_lost = False
         self._contended_remote = False
-
-    @property
-    def lease_ms(self) -> int:
-        return self._space.lease_ms
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
         """Acquire across processes, re-entrant per thread; False when not acquired in time."""
@@ -379,6 +389,7 @@ class RedisLockable(Lockable):
                 return False
         file, line = _locks._caller_frame()
         self._contended_remote = False
+        self._lease_lost = False
         self._waiting[me] = (current_thread().name, requested)
         try:
             token = self._space.take(self, blocking, deadline, f"{file}:{line}")
@@ -392,7 +403,6 @@ class RedisLockable(Lockable):
             self._failed(me, requested)
             return False
         self._token = token
-        self._lease_lost = False
         self._on_acquired(me, requested, clock(), contended=contended or self._contended_remote)
         return True
 

@@ -75,8 +75,9 @@ class RedisSharedState(SharedState):
         self.namespace = DEFAULT_NAMESPACE if namespace is None else namespace
         conn = RedisConnection.open(store)
         self.store_url = conn.url
-        self.lock_space = LockSpace.open(conn, self.namespace, lease_ms)
-        self.lockable = lockable if lockable is not None else self.lock_space.lockable("global")
+        self.lock_space = LockSpace.open(conn, self.namespace)
+        self.lease_ms = lease_ms
+        self.lockable = lockable if lockable is not None else self.lock_space.lockable("global", lease_ms)
         self._redis = RedisStore(
             conn, self.namespace, ring_size, self.lock_space.fences, self.lock_space.lost
         )

@@ -74,7 +74,7 @@ class Server:
             self.state = state
             self.lockable = state.lockable
             # the same lockable objects as the state's, so re-entrancy and fencing see one owner
-            self.lockables = Lockables(factory=state.lock_space.lockable)
+            self.lockables = Lockables(factory=lambda name: state.lock_space.lockable(name, lease_ms))
         self._presence: Any = None
         # LockGuard keeps no per-use state, so the common `with server.lock():` reuses one.
         self._global_guard = LockGuard(self.lockable, None, None)

@@ -234,6 +234,8 @@ def test_redis_lockables_are_re_entrant_and_shared_by_server_state_and_edit(redi
     server = Server(store=redis_url, namespace=ns, lease_ms=2000)
     assert server.store == redis_url and server.namespace == ns
     assert server.lockables.new("GLOBAL") is server.lockable is server.state.lockable
+    # one owner record per lockable in a process, whoever opened the namespace
+    assert SharedState(store=redis_url, namespace=ns).lockable is server.lockable
     server.state.set("hash", {"values": []})
     with server.lock(), server.lockable:
         with server.state.edit("hash") as h:
