@@ -8,18 +8,23 @@ outermost acquisition also takes a Redis key ``SET NX PX`` with a random token:
   outermost release deletes the key (by a compare-and-delete script: a lost lock frees nothing).
 - The holder's lease is renewed every ``lease / 3`` by one keeper thread per namespace for as
   long as it holds (a live holder is never preempted); a holder that dies frees it within a lease.
-- A waiter registers in the lock's wait set and blocks in ``BLPOP`` on its own wake-up list; a
-  release pushes to the longest-registered waiter, so waiters wake at once rather than polling.
+- A waiter registers in the lock's wait set and blocks in ``BLPOP`` on its own wake-up list. As in
+  Go's sync.Mutex, a free lock goes to whoever asks first, so a process that releases and asks
+  again keeps it without a wake-up (its release wakes one waiter ``WAKE_GRACE`` later unless it
+  took the lock again); a waiter that has waited ``STARVATION`` turns hungry, and the next release
+  hands the lock straight to it. Waiters wake on a release, not by polling.
 - Fencing: while a thread holds Redis lockables, every state change it makes carries their tokens
   and the store's script refuses it if one is no longer current (``LockLost``; nothing written).
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import secrets
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from threading import current_thread, get_ident
 from types import TracebackType
@@ -42,6 +47,12 @@ EVENTS_MAXLEN = 10_000
 """The lock-event stream keeps about this many uses (MAXLEN ~)."""
 WAIT_SLICE = 1.0
 """The longest one BLPOP waits before a waiter tries again (a safety net; releases wake it first)."""
+STARVATION = 0.100
+"""A waiter that has waited this long (seconds) turns hungry: the next release hands it the lock."""
+EVENTS_FLUSH = 0.25
+"""Lock uses are sent to the lock-event stream in one pipeline this often (seconds)."""
+WAKE_GRACE = 0.002
+"""A release wakes a waiter this much later, unless the releasing process took the lock again."""
 
 # Lock sites are the user's code: frames in this module are skipped like those in locks.py.
 _locks._SKIP_FILES.add(__file__)
@@ -82,11 +93,18 @@ class LockSpace:
         self._fences: dict[int, dict[str, str]] = {}
         self._leases: dict[str, _Lease] = {}
         self._orphans: list[tuple[RedisLockable, str, float]] = []
+        self._wakes: dict[RedisLockable, float] = {}  # deferred wake-ups: lock -> when
+        self._outbox: deque[tuple[str, tuple[Any, ...]]] = deque(maxlen=EVENTS_MAXLEN)
+        self._flushed_at = clock()
         self._wake = threading.Condition(self._mutex)
         self._keeper: threading.Thread | None = None
+        self._keeper_next = 0.0  # when the keeper means to wake next (0: it is awake)
         self._acquire = conn.script(lua.ACQUIRE)
         self._release = conn.script(lua.RELEASE)
         self._extend = conn.script(lua.EXTEND)
+        self._wake_script = conn.script(lua.WAKE)
+        self._leave = conn.script(lua.LEAVE)
+        atexit.register(self._at_exit)
 
     @classmethod
     def open(cls, conn: RedisConnection, namespace: str) -> LockSpace:
@@ -140,16 +158,26 @@ class LockSpace:
         info = orjson.dumps({"who": who, "site": site, "since": time.time()})
         member = f"{token} {who}"
         wake_key = self.wake_prefix + token
-        keys = [lock.key, lock.info_key, lock.wait_key, wake_key]
-        slice_ms = int(self.wait_slice * 1000)
-        register_ms = 2 * slice_ms + 1000
+        keys = [lock.key, lock.info_key, lock.wait_key, wake_key, lock.hungry_key]
+        register_ms = self._register_ms()
         client = self.conn.client
         registered = False
+        since = clock()
+        hungry = False
         try:
             while True:
                 with self.conn.errors(f"taking lock '{lock.name}'"):
                     reply = self._acquire(
-                        keys, [token, lock.lease_ms, info, member, register_ms, "1" if blocking else "0"]
+                        keys,
+                        [
+                            token,
+                            lock.lease_ms,
+                            info,
+                            member,
+                            register_ms,
+                            "1" if blocking else "0",
+                            "1" if hungry else "0",
+                        ],
                     )
                 if reply[0] == 1:
                     registered = False
@@ -163,6 +191,11 @@ class LockSpace:
                 pttl = int(reply[2])
                 if pttl > 0:  # wake when the holder's lease would end, if no release comes first
                     wait = min(wait, pttl / 1000 + 0.002)
+                if not hungry:  # look again when it turns hungry
+                    hungry_at = since + STARVATION
+                    hungry = clock() >= hungry_at
+                    if not hungry:
+                        wait = min(wait, hungry_at - clock())
                 if deadline is not None:
                     left = deadline - clock()
                     if left <= 0:
@@ -172,15 +205,22 @@ class LockSpace:
                     client.blpop([wake_key], timeout=max(wait, 0.001))
         finally:
             if registered:
-                self._unregister(lock, member, wake_key)
+                self._unregister(lock, token, member, wake_key)
 
-    def _unregister(self, lock: RedisLockable, member: str, wake_key: str) -> None:
+    def _register_ms(self) -> int:
+        """How long a waiter's registration (and a lock handed to it) lasts without a retry."""
+        return 2 * int(self.wait_slice * 1000) + 1000
+
+    def _wake_ms(self) -> int:
+        return int(self.wait_slice * 3000) + 1000
+
+    def _unregister(self, lock: RedisLockable, token: str, member: str, wake_key: str) -> None:
         try:
             with self.conn.errors():
-                pipe = self.conn.client.pipeline(transaction=False)
-                pipe.zrem(lock.wait_key, member)
-                pipe.delete(wake_key)
-                pipe.execute()
+                self._leave(
+                    [lock.key, lock.info_key, lock.wait_key, wake_key, lock.hungry_key],
+                    [token, member, self.wake_prefix, self._wake_ms()],
+                )
         except StateStoreError as err:  # the registration expires by itself
             log.debug("could not leave the wait set of '%s': %s", lock.name, err)
 
@@ -188,10 +228,13 @@ class LockSpace:
         me = get_ident()
         with self._mutex:
             self._fences.setdefault(me, {})[lock.key] = token
-            self._leases[token] = _Lease(lock, token, clock())
-            self._ensure_keeper()
+            now = clock()
+            self._leases[token] = _Lease(lock, token, now)
+            # this process holds it again: its own release will wake the waiters
+            self._wakes.pop(lock, None)
+            self._ensure_keeper(now + lock.lease_ms / 3000)
 
-    def give_back(self, lock: RedisLockable, token: str, event: list[Any]) -> bool:
+    def give_back(self, lock: RedisLockable, token: str) -> bool:
         """Delete the key if ``token`` still holds it (and publish the use); False when it was lost.
 
         A connection error does not fail the release: the key is released in the background once
@@ -207,30 +250,73 @@ class LockSpace:
             self._leases.pop(token, None)
         try:
             with self.conn.errors(f"releasing lock '{lock.name}'"):
-                freed = self._release(
-                    [lock.key, lock.info_key, lock.wait_key, self.events_key],
-                    [token, self.wake_prefix, int(self.wait_slice * 3000) + 1000, EVENTS_MAXLEN, *event],
+                freed, waiters, handed = self._release(
+                    [lock.key, lock.info_key, lock.wait_key, lock.hungry_key],
+                    [token, self.wake_prefix, self._wake_ms(), self._register_ms()],
                 )
         except StateStoreError as err:
             log.warning("%s; it is released when Redis answers again, or when its lease ends", err)
             with self._mutex:
                 self._orphans.append((lock, token, clock() + lock.lease_ms / 1000))
-                self._ensure_keeper()
+                self._ensure_keeper(clock())
             return True
+        if freed == 1 and waiters and not handed:
+            with self._mutex:
+                at = self._wakes[lock] = clock() + WAKE_GRACE
+                self._ensure_keeper(at)
         return bool(freed == 1)
 
-    def publish_timeout(self, event: list[Any]) -> None:
-        """Record a wait that timed out in the lock-event stream (best effort)."""
+    def _send_wake(self, lock: RedisLockable) -> None:
         try:
-            with self.conn.errors():
-                self.conn.client.xadd(
-                    self.events_key,
-                    dict(zip(event[::2], event[1::2], strict=True)),
-                    maxlen=EVENTS_MAXLEN,
-                    approximate=True,
+            with self.conn.errors(f"waking a waiter of lock '{lock.name}'"):
+                self._wake_script(
+                    [lock.key, lock.info_key, lock.wait_key], [self.wake_prefix, self._wake_ms()]
                 )
+        except StateStoreError as err:  # waiters look again within WAIT_SLICE anyway
+            log.warning("%s", err)
+
+    def _at_exit(self) -> None:
+        """Send the wake-ups still waiting for their grace to end, and the queued lock events."""
+        with self._mutex:
+            pending = list(self._wakes)
+            self._wakes.clear()
+        for lock in pending:
+            self._send_wake(lock)
+        self._flush_events()
+
+    def publish(self, lock: str, raw: tuple[Any, ...]) -> None:
+        """Queue one use of a lockable for the lock-event stream (the keeper sends them in batches)."""
+        self._outbox.append((lock, raw))
+        if len(self._outbox) == 1 or self._keeper is None:  # the keeper may be asleep for a while
+            with self._mutex:
+                self._ensure_keeper(self._flushed_at + EVENTS_FLUSH)
+
+    def _flush_events(self) -> None:
+        """Send the queued lock uses to the capped stream, in one pipeline (best effort)."""
+        if not self._outbox:
+            return
+        batch = []
+        while self._outbox:
+            batch.append(self._outbox.popleft())
+        mono, wall = clock(), time.time()
+        try:
+            with self.conn.errors("publishing lock events"):
+                pipe = self.conn.client.pipeline(transaction=False)
+                for lock, (thread, requested, acquired, released, site, contended, waiters) in batch:
+                    fields = {
+                        "lock": lock,
+                        "who": identity(thread),
+                        "site": f"{site[2]}:{site[3]}" if site else "",
+                        "requested": repr(_wall(requested, mono, wall)),
+                        "acquired": repr(_wall(acquired, mono, wall)) if acquired is not None else "",
+                        "released": repr(_wall(released, mono, wall)),
+                        "contended": "1" if contended else "0",
+                        "waiters": str(waiters),
+                    }
+                    pipe.xadd(self.events_key, fields, maxlen=EVENTS_MAXLEN, approximate=True)  # type: ignore[arg-type]
+                pipe.execute()
         except StateStoreError as err:
-            log.debug("could not publish a lock timeout: %s", err)
+            log.debug("lock events not published: %s", err)
 
     def remote_holder(self, lock: RedisLockable) -> Holder | None:
         """Who holds ``lock`` according to Redis (any process), as a Holder; None when free."""
@@ -248,14 +334,20 @@ class LockSpace:
 
     # -- the lease keeper -----------------------------------------------------------------------
 
-    def _ensure_keeper(self) -> None:
-        # called with the mutex held
+    def _ensure_keeper(self, due: float) -> None:
+        """Have the keeper running and awake by ``due`` (called with the mutex held).
+
+        It is woken only when ``due`` comes before the time it already meant to wake: a loop that
+        takes and releases a lock thousands of times a second must not wake it each time.
+        """
         if self._keeper is None:
+            self._keeper_next = 0.0
             self._keeper = threading.Thread(
                 target=self._keep, name=f"redis-lease-{self.namespace}", daemon=True
             )
             self._keeper.start()
-        else:
+        elif due < self._keeper_next:
+            self._keeper_next = due
             self._wake.notify()
 
     def _keep(self) -> None:
@@ -263,28 +355,41 @@ class LockSpace:
         retry = 0.5  # how often releases that failed in an outage are tried again
         while True:
             with self._mutex:
-                if not self._leases and not self._orphans:
+                if not self._leases and not self._orphans and not self._wakes and not self._outbox:
                     # idle: wait a while for new work, then end (a new holder starts a new keeper)
+                    self._keeper_next = clock() + DEFAULT_LEASE_MS / 1000
                     self._wake.wait(DEFAULT_LEASE_MS / 1000)
-                    if not self._leases and not self._orphans:
+                    self._keeper_next = 0.0
+                    if not self._leases and not self._orphans and not self._wakes and not self._outbox:
                         self._keeper = None
                         return
                 now = clock()
                 due = [ls for ls in self._leases.values() if now - ls.renewed >= ls.lock.lease_ms / 3000]
                 orphans = list(self._orphans)
+                wakes = [lock for lock, at in self._wakes.items() if at <= now]
+                for lock in wakes:
+                    del self._wakes[lock]
+            for lock in wakes:
+                self._send_wake(lock)
             for lease in due:
                 self._renew(lease)
             for orphan in orphans:
                 self._retry_release(orphan)
+            if self._outbox and clock() - self._flushed_at >= EVENTS_FLUSH:
+                self._flushed_at = clock()
+                self._flush_events()
             with self._mutex:
-                if self._leases or self._orphans:
-                    soonest = min(
-                        (ls.renewed + ls.lock.lease_ms / 3000 for ls in self._leases.values()),
-                        default=clock() + retry,
-                    )
-                    if self._orphans:
-                        soonest = min(soonest, clock() + retry)
-                    self._wake.wait(max(0.005, soonest - clock()))
+                now = clock()
+                deadlines = [ls.renewed + ls.lock.lease_ms / 3000 for ls in self._leases.values()]
+                deadlines += self._wakes.values()
+                if self._orphans:
+                    deadlines.append(now + retry)
+                if self._outbox:
+                    deadlines.append(self._flushed_at + EVENTS_FLUSH)
+                if deadlines:
+                    self._keeper_next = min(deadlines)
+                    self._wake.wait(max(0.0005, self._keeper_next - now))
+                    self._keeper_next = 0.0
 
     def _renew(self, lease: _Lease) -> None:
         lock = lease.lock
@@ -318,8 +423,8 @@ class LockSpace:
             try:
                 with self.conn.errors():
                     self._release(
-                        [lock.key, lock.info_key, lock.wait_key, self.events_key],
-                        [token, self.wake_prefix, int(self.wait_slice * 3000) + 1000, EVENTS_MAXLEN],
+                        [lock.key, lock.info_key, lock.wait_key, lock.hungry_key],
+                        [token, self.wake_prefix, self._wake_ms(), self._register_ms()],
                     )
                 done = True
             except StateStoreError:
@@ -360,6 +465,7 @@ class RedisLockable(Lockable):
         self.key = space.prefix + "lock:" + folded
         self.info_key = space.prefix + "lockinfo:" + folded
         self.wait_key = space.prefix + "lockwait:" + folded
+        self.hungry_key = space.prefix + "lockhungry:" + folded
         self._token: str | None = None
         self._lease_lost = False
         self._contended_remote = False
@@ -411,27 +517,7 @@ class RedisLockable(Lockable):
     def _failed(self, me: int, requested: float) -> None:
         now = clock()
         self._note_failed(me, requested, now, stacks=True)
-        wall = time.time()
-        self._space.publish_timeout(
-            [
-                "lock",
-                self.name,
-                "who",
-                identity(),
-                "site",
-                "",
-                "requested",
-                repr(_wall(requested, now, wall)),
-                "acquired",
-                "",
-                "released",
-                repr(wall),
-                "contended",
-                "1",
-                "waiters",
-                "0",
-            ]
-        )
+        self._space.publish(self.name, (current_thread().name, requested, None, now, None, True, 0))
 
     def release(self) -> None:
         """Release one level; the outermost deletes the Redis key if this holder still owns it.
@@ -451,37 +537,17 @@ class RedisLockable(Lockable):
         self._hold.add(held)
         info = self._hold_info
         waiters = len(self._waiting)
-        event: list[Any] = []
         if info is not None:
-            self._events.append(
-                (info[0], self._requested_at, self._acquired_at, now, info, self._was_contended, waiters)
-            )
-            wall = time.time()
-            event = [
-                "lock",
-                self.name,
-                "who",
-                identity(info[0]),
-                "site",
-                f"{info[2]}:{info[3]}",
-                "requested",
-                repr(_wall(self._requested_at, now, wall)),
-                "acquired",
-                repr(_wall(self._acquired_at, now, wall)),
-                "released",
-                repr(wall),
-                "contended",
-                "1" if self._was_contended else "0",
-                "waiters",
-                str(waiters),
-            ]
+            raw = (info[0], self._requested_at, self._acquired_at, now, info, self._was_contended, waiters)
+            self._events.append(raw)
+            self._space.publish(self.name, raw)
         token, lost = self._token, self._lease_lost
         self._token = None
         self._hold_info = None
         self._owner = 0
         self._depth = 0
         try:
-            freed = self._space.give_back(self, token, event) if token is not None else False
+            freed = self._space.give_back(self, token) if token is not None else False
         finally:
             self._lock.release()
         if not freed or lost:

@@ -10,7 +10,8 @@ A namespace NS lives under keys with the hash tag ``{NS}`` (so a script's keys s
     sss:{NS}:lockinfo:L string the holder as JSON (who, site, since), same lease
     sss:{NS}:lockwait:L zset waiters ("TOKEN WHO", scored by when their registration expires)
     sss:{NS}:wake:TOKEN list a waiter's private wake-up list (BLPOP), pushed by a release
-    sss:{NS}:lockevents stream of lock uses (the studio's timeline), capped
+    sss:{NS}:lockhungry:L string the waiter a release must hand L to (it waited too long)
+    sss:{NS}:lockevents stream of lock uses (the studio's timeline), capped, sent in batches
     sss:{NS}:proc:HOST:PID string a process's heartbeat, with a short TTL
 
 Keys (hash fields) are casefolded names; NAME is the name as first written, last in the meta so it
@@ -186,18 +187,47 @@ return {redis.call('HGET', KEYS[1], ARGV[1]), meta}
 """
 
 # -- lockables ----------------------------------------------------------------------------------
+#
+# Like Go's sync.Mutex: in normal mode a free lock goes to whoever asks first (a process that
+# releases and asks again keeps it, with no wake-up to pay for); a waiter that has waited longer
+# than the starvation threshold marks itself hungry (the ``lockhungry`` key), and from then on a
+# release hands the lock straight to it and nobody else may take it meanwhile.
 
 _NOW_MS = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 """
 
+# push to the first live waiter's wake-up list (its BLPOP returns); KEYS[3] = lockwait
+_WAKE_FIRST = """
+local function wake_first(prefix, ttl)
+  local first = redis.call('ZRANGE', KEYS[3], 0, 0)[1]
+  if first then
+    redis.call('ZREM', KEYS[3], first)
+    local wake = prefix .. string.match(first, '^%S+')
+    redis.call('RPUSH', wake, '1')
+    redis.call('PEXPIRE', wake, ttl)
+    return 1
+  end
+  return 0
+end
+"""
+
 ACQUIRE = (
     """
--- KEYS: lock, lockinfo, lockwait, this attempt's wake list
--- ARGV: token, lease ms, holder JSON, waiter member ("TOKEN WHO"), registration ms, register ('1'/'0')
+-- KEYS: lock, lockinfo, lockwait, this attempt's wake list, lockhungry
+-- ARGV: token, lease ms, holder JSON, waiter member ("TOKEN WHO"), registration ms,
+--       register ('1'/'0'), hungry ('1'/'0')
 -- -> {1} taken; {0, holder JSON or '', ms left on the holder's lease}
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+local cur = redis.call('GET', KEYS[1])
+local take = cur == ARGV[1]  -- a release handed it to us
+if not cur then
+  local hungry = redis.call('GET', KEYS[5])
+  take = (not hungry) or hungry == ARGV[4]
+  if take and hungry then redis.call('DEL', KEYS[5]) end
+end
+if take then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
   redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[2])
   redis.call('ZREM', KEYS[3], ARGV[4])
   redis.call('DEL', KEYS[4])
@@ -209,6 +239,9 @@ if ARGV[6] == '1' then
     + """
   redis.call('ZADD', KEYS[3], now + tonumber(ARGV[5]), ARGV[4])
   redis.call('PEXPIRE', KEYS[3], tonumber(ARGV[5]) * 2)
+  if ARGV[7] == '1' then
+    redis.call('SET', KEYS[5], ARGV[4], 'NX', 'PX', ARGV[5])
+  end
 end
 return {0, redis.call('GET', KEYS[2]) or '', redis.call('PTTL', KEYS[1])}
 """
@@ -216,30 +249,72 @@ return {0, redis.call('GET', KEYS[2]) or '', redis.call('PTTL', KEYS[1])}
 
 RELEASE = (
     """
--- KEYS: lock, lockinfo, lockwait, lockevents
--- ARGV: token, wake-list key prefix, wake-list ms, events maxlen, then the event's field/value pairs
--- -> 1 released; 0 the token was no longer current (lost): nothing freed
+-- KEYS: lock, lockinfo, lockwait, lockhungry
+-- ARGV: token, wake-list key prefix, wake-list ms, hand-over lease ms
+-- -> {1 released | 0 the token was no longer current (lost: nothing freed), waiters left, handed over}
 local mine = redis.call('GET', KEYS[1]) == ARGV[1]
+local waiters, handed = 0, 0
 if mine then
   redis.call('DEL', KEYS[1], KEYS[2])
 """
     + _NOW_MS
     + """
   redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
-  local first = redis.call('ZRANGE', KEYS[3], 0, 0)[1]
-  if first then
-    -- wake one waiter (the longest registered); the others keep their place
-    redis.call('ZREM', KEYS[3], first)
-    local wake = ARGV[2] .. string.match(first, '^%S+')
-    redis.call('RPUSH', wake, '1')
-    redis.call('PEXPIRE', wake, ARGV[3])
+  local hungry = redis.call('GET', KEYS[4])
+  if hungry then
+    redis.call('DEL', KEYS[4])
+    if redis.call('ZSCORE', KEYS[3], hungry) then
+      -- hand over: the lock is the starving waiter's until it takes it (or a short lease ends)
+      local token = string.match(hungry, '^%S+')
+      local who = string.match(hungry, '^%S+ (.*)$') or '?'
+      redis.call('SET', KEYS[1], token, 'PX', ARGV[4])
+      redis.call('SET', KEYS[2], cjson.encode({who = who, site = '(handed over)', since = now / 1000}),
+        'PX', ARGV[4])
+      redis.call('ZREM', KEYS[3], hungry)
+      local wake = ARGV[2] .. token
+      redis.call('RPUSH', wake, '1')
+      redis.call('PEXPIRE', wake, ARGV[3])
+      handed = 1
+    end
   end
+  waiters = redis.call('ZCARD', KEYS[3])
 end
-if #ARGV > 4 then
-  redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[4], '*', unpack(ARGV, 5))
+return {mine and 1 or 0, waiters, handed}
+"""
+)
+
+WAKE = (
+    """
+-- KEYS: lock, (unused), lockwait; ARGV: wake-list key prefix, wake-list ms
+-- a release's wake-up, sent a moment later unless the releasing process took the lock again
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+"""
+    + _NOW_MS
+    + """
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
+"""
+    + _WAKE_FIRST
+    + """
+return wake_first(ARGV[1], ARGV[2])
+"""
+)
+
+LEAVE = (
+    """
+-- KEYS: lock, lockinfo, lockwait, this attempt's wake list, lockhungry
+-- ARGV: token, waiter member, wake-list key prefix, wake-list ms
+-- a waiter gives up: leave the wait set; a lock handed to it meanwhile goes to the next waiter
+redis.call('ZREM', KEYS[3], ARGV[2])
+redis.call('DEL', KEYS[4])
+if redis.call('GET', KEYS[5]) == ARGV[2] then redis.call('DEL', KEYS[5]) end
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1], KEYS[2])
+"""
+    + _WAKE_FIRST
+    + """
+  wake_first(ARGV[3], ARGV[4])
 end
-if mine then return 1 end
-return 0
+return 1
 """
 )
 

@@ -122,6 +122,35 @@ def test_lock_timeout_names_the_holding_process(redis_url: str, ns: str, workers
         pass
 
 
+def test_a_release_wakes_a_waiting_process_at_once(redis_url: str, ns: str, workers: list[Worker]) -> None:
+    import threading
+
+    # The waiter's safety-net poll (15 s) and the holder's lease (60 s) are both longer than the
+    # waiter's timeout (10 s): only the release's wake-up can let it in before the timeout.
+    server = Server(store=redis_url + "?socket_timeout=30", namespace=ns)
+    server.state.lock_space.wait_slice = 15.0  # type: ignore[attr-defined]
+    orders = server.lockables.new("orders")
+    w = _worker(workers, redis_url, ns, "hold", "orders", lease_ms=60_000)
+    w.expect("held")
+    got: list[bool] = []
+
+    def wait() -> None:
+        ok = orders.acquire(timeout=10)
+        got.append(ok)
+        if ok:
+            orders.release()
+
+    waiter = threading.Thread(target=wait, name="waiter")
+    waiter.start()
+    client = server.state.lock_space.conn.client  # type: ignore[attr-defined]
+    assert wait_until(lambda: client.zcard(orders.wait_key) == 1, timeout=10)  # it waits in Redis now
+    w.send()
+    waiter.join(20)
+    assert got == [True]
+    assert orders.stats().contentions == 1
+    w.expect("released")
+
+
 def test_a_holder_paused_past_its_lease_cannot_write_and_frees_nothing(
     redis_url: str, ns: str, workers: list[Worker]
 ) -> None:
