@@ -15,6 +15,7 @@ from threading import current_thread
 from typing import Any
 
 import orjson
+from redis.exceptions import NoScriptError, RedisError
 
 from desktop_app.engine import persistence
 from desktop_app.engine import redis_scripts as lua
@@ -29,8 +30,9 @@ Fences = Callable[[], "dict[str, str] | None"]
 """The lock keys and tokens the calling thread holds in this namespace (None: none)."""
 
 
-# thread name -> (HOST:PID/THREAD, as JSON, pid); pool threads are renamed per job, so keyed by name
-_WHO: dict[str, tuple[str, bytes, int]] = {}
+# thread name -> (HOST:PID/THREAD, as JSON); pool threads are renamed per job, so keyed by name
+_WHO: dict[str, tuple[str, bytes]] = {}
+os.register_at_fork(after_in_child=_WHO.clear)  # a child has another PID
 
 
 def namespace_prefix(namespace: str) -> str:
@@ -84,7 +86,9 @@ def _encode_checked(name: str, value: Any) -> bytes:
     tail = b',"Scope":[]}}\n'
     if doc.startswith(head) and doc.endswith(tail):
         return doc[len(head) : -len(tail)]
-    return orjson.dumps(orjson.loads(doc)[name]["Value"])  # pragma: no cover - only if the file layout changes
+    return orjson.dumps(
+        orjson.loads(doc)[name]["Value"]
+    )  # pragma: no cover - only if the file layout changes
 
 
 def decode_value(data: bytes) -> Any:
@@ -153,8 +157,14 @@ class RedisStore:
             argv = [*held.values(), *args]
         else:
             keys, argv = self._data_keys, args
-        with self.conn.errors(what):
-            reply: list[Any] = script(keys, argv)
+        try:
+            reply: list[Any] = self._client.evalsha(script.sha, len(keys), *keys, *argv)
+        except NoScriptError:  # Redis restarted (its script cache is empty): load it again, once
+            with self.conn.errors(what):
+                reply = script(keys, argv)
+        except RedisError:
+            with self.conn.errors(what):
+                raise
         if reply[0] == -1:
             raise self._lost(reply[1].decode())
         return reply
@@ -162,9 +172,9 @@ class RedisStore:
     def _who(self) -> tuple[str, str, bytes]:
         thread = current_thread().name
         found = _WHO.get(thread)
-        if found is None or found[2] != os.getpid():
+        if found is None:
             who = identity(thread)
-            found = _WHO[thread] = (who, orjson.dumps(who), os.getpid())
+            found = _WHO[thread] = (who, orjson.dumps(who))
         return repr(time.time()), found[0], found[1]
 
     def set(self, key: str, name: str, value: Any, scope: list[str]) -> None:
