@@ -155,10 +155,10 @@ class LockSpace:
         """Take the Redis key for ``lock``; the token, or None when not taken in time (or at once)."""
         token = secrets.token_hex(12)
         who = identity()
-        info = orjson.dumps({"who": who, "site": site, "since": time.time()})
+        value = token.encode() + b" " + orjson.dumps({"who": who, "site": site, "since": time.time()})
         member = f"{token} {who}"
         wake_key = self.wake_prefix + token
-        keys = [lock.key, lock.info_key, lock.wait_key, wake_key, lock.hungry_key]
+        keys = [lock.key, lock.wait_key, wake_key, lock.hungry_key]
         register_ms = self._register_ms()
         client = self.conn.client
         registered = False
@@ -172,11 +172,12 @@ class LockSpace:
                         [
                             token,
                             lock.lease_ms,
-                            info,
+                            value,
                             member,
                             register_ms,
                             "1" if blocking else "0",
                             "1" if hungry else "0",
+                            "1" if registered else "0",
                         ],
                     )
                 if reply[0] == 1:
@@ -218,7 +219,7 @@ class LockSpace:
         try:
             with self.conn.errors():
                 self._leave(
-                    [lock.key, lock.info_key, lock.wait_key, wake_key, lock.hungry_key],
+                    [lock.key, lock.wait_key, wake_key, lock.hungry_key],
                     [token, member, self.wake_prefix, self._wake_ms()],
                 )
         except StateStoreError as err:  # the registration expires by itself
@@ -251,7 +252,7 @@ class LockSpace:
         try:
             with self.conn.errors(f"releasing lock '{lock.name}'"):
                 freed, waiters, handed = self._release(
-                    [lock.key, lock.info_key, lock.wait_key, lock.hungry_key],
+                    [lock.key, lock.wait_key, lock.hungry_key],
                     [token, self.wake_prefix, self._wake_ms(), self._register_ms()],
                 )
         except StateStoreError as err:
@@ -269,9 +270,7 @@ class LockSpace:
     def _send_wake(self, lock: RedisLockable) -> None:
         try:
             with self.conn.errors(f"waking a waiter of lock '{lock.name}'"):
-                self._wake_script(
-                    [lock.key, lock.info_key, lock.wait_key], [self.wake_prefix, self._wake_ms()]
-                )
+                self._wake_script([lock.key, lock.wait_key], [self.wake_prefix, self._wake_ms()])
         except StateStoreError as err:  # waiters look again within WAIT_SLICE anyway
             log.warning("%s", err)
 
@@ -321,10 +320,13 @@ class LockSpace:
     def remote_holder(self, lock: RedisLockable) -> Holder | None:
         """Who holds ``lock`` according to Redis (any process), as a Holder; None when free."""
         with self.conn.errors(f"reading the holder of lock '{lock.name}'"):
-            raw = self.conn.client.get(lock.info_key)
+            raw: bytes | None = self.conn.client.get(lock.key)  # type: ignore[assignment]
         if not raw:
             return None
-        info = orjson.loads(raw)
+        try:
+            info = orjson.loads(raw.split(b" ", 1)[1])
+        except (IndexError, orjson.JSONDecodeError):
+            info = {}
         age = max(0.0, time.time() - float(info.get("since", time.time())))
         return Holder(str(info.get("who", "?")), clock() - age, str(info.get("site", "?")), 0)
 
@@ -395,7 +397,7 @@ class LockSpace:
         lock = lease.lock
         try:
             with self.conn.errors(f"renewing the lease of lock '{lock.name}'"):
-                ok = self._extend([lock.key, lock.info_key], [lease.token, lock.lease_ms])
+                ok = self._extend([lock.key], [lease.token, lock.lease_ms])
         except StateStoreError as err:
             left = lock.lease_ms / 1000 - (clock() - lease.renewed)
             # every failure is logged: a renewer that fails quietly lets locks expire under live holders
@@ -423,7 +425,7 @@ class LockSpace:
             try:
                 with self.conn.errors():
                     self._release(
-                        [lock.key, lock.info_key, lock.wait_key, lock.hungry_key],
+                        [lock.key, lock.wait_key, lock.hungry_key],
                         [token, self.wake_prefix, self._wake_ms(), self._register_ms()],
                     )
                 done = True
@@ -463,7 +465,6 @@ class RedisLockable(Lockable):
         """How long the lock outlives a holder that died; renewed every third of it while held."""
         folded = name.casefold()
         self.key = space.prefix + "lock:" + folded
-        self.info_key = space.prefix + "lockinfo:" + folded
         self.wait_key = space.prefix + "lockwait:" + folded
         self.hungry_key = space.prefix + "lockhungry:" + folded
         self._token: str | None = None

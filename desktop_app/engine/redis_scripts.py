@@ -6,8 +6,8 @@ A namespace NS lives under keys with the hash tag ``{NS}`` (so a script's keys s
     sss:{NS}:meta      hash  key -> three lines: SCOPE_JSON, VERSION,TIME,"HOST:PID/THREAD", NAME
     sss:{NS}:version   int   the shared version, +1 per change
     sss:{NS}:feed      stream of change records, ID "VERSION-0", capped with MAXLEN ~
-    sss:{NS}:lock:L    string the holder's token, with a lease (PX); L is the casefolded lock name
-    sss:{NS}:lockinfo:L string the holder as JSON (who, site, since), same lease
+    sss:{NS}:lock:L    string "TOKEN HOLDER_JSON" (who, site, since), with a lease (PX); L is the
+                       casefolded lock name and TOKEN a random token of 24 hex digits
     sss:{NS}:lockwait:L zset waiters ("TOKEN WHO", scored by when their registration expires)
     sss:{NS}:wake:TOKEN list a waiter's private wake-up list (BLPOP), pushed by a release
     sss:{NS}:lockhungry:L string the waiter a release must hand L to (it waited too long)
@@ -31,7 +31,8 @@ from __future__ import annotations
 _PRELUDE = """
 local nf = #KEYS - 4
 for i = 1, nf do
-  if redis.call('GET', KEYS[4 + i]) ~= ARGV[i] then
+  local held = redis.call('GET', KEYS[4 + i])  -- TOKEN HOLDER_JSON
+  if not held or string.sub(held, 1, #ARGV[i]) ~= ARGV[i] then
     return {-1, KEYS[4 + i]}
   end
 end
@@ -198,12 +199,12 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 """
 
-# push to the first live waiter's wake-up list (its BLPOP returns); KEYS[3] = lockwait
+# push to the first live waiter's wake-up list (its BLPOP returns); KEYS[2] = lockwait
 _WAKE_FIRST = """
 local function wake_first(prefix, ttl)
-  local first = redis.call('ZRANGE', KEYS[3], 0, 0)[1]
+  local first = redis.call('ZRANGE', KEYS[2], 0, 0)[1]
   if first then
-    redis.call('ZREM', KEYS[3], first)
+    redis.call('ZREM', KEYS[2], first)
     local wake = prefix .. string.match(first, '^%S+')
     redis.call('RPUSH', wake, '1')
     redis.call('PEXPIRE', wake, ttl)
@@ -215,83 +216,84 @@ end
 
 ACQUIRE = (
     """
--- KEYS: lock, lockinfo, lockwait, this attempt's wake list, lockhungry
--- ARGV: token, lease ms, holder JSON, waiter member ("TOKEN WHO"), registration ms,
---       register ('1'/'0'), hungry ('1'/'0')
--- -> {1} taken; {0, holder JSON or '', ms left on the holder's lease}
+-- KEYS: lock, lockwait, this attempt's wake list, lockhungry
+-- ARGV: token, lease ms, lock value ("TOKEN HOLDER_JSON"), waiter member ("TOKEN WHO"),
+--       registration ms, register ('1'/'0'), hungry ('1'/'0'), registered before ('1'/'0')
+-- -> {1} taken; {0, the holder's lock value or '', ms left on the holder's lease}
 local cur = redis.call('GET', KEYS[1])
-local take = cur == ARGV[1]  -- a release handed it to us
-if not cur then
-  local hungry = redis.call('GET', KEYS[5])
+local take
+if cur then
+  take = string.sub(cur, 1, #ARGV[1]) == ARGV[1]  -- a release handed it to us
+else
+  local hungry = redis.call('GET', KEYS[4])
   take = (not hungry) or hungry == ARGV[4]
-  if take and hungry then redis.call('DEL', KEYS[5]) end
+  if take and hungry then redis.call('DEL', KEYS[4]) end
 end
 if take then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[2])
-  redis.call('ZREM', KEYS[3], ARGV[4])
-  redis.call('DEL', KEYS[4])
+  redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[2])
+  if ARGV[8] == '1' then
+    redis.call('ZREM', KEYS[2], ARGV[4])
+    redis.call('DEL', KEYS[3])
+  end
   return {1}
 end
 if ARGV[6] == '1' then
 """
     + _NOW_MS
     + """
-  redis.call('ZADD', KEYS[3], now + tonumber(ARGV[5]), ARGV[4])
-  redis.call('PEXPIRE', KEYS[3], tonumber(ARGV[5]) * 2)
+  redis.call('ZADD', KEYS[2], now + tonumber(ARGV[5]), ARGV[4])
+  redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[5]) * 2)
   if ARGV[7] == '1' then
-    redis.call('SET', KEYS[5], ARGV[4], 'NX', 'PX', ARGV[5])
+    redis.call('SET', KEYS[4], ARGV[4], 'NX', 'PX', ARGV[5])
   end
 end
-return {0, redis.call('GET', KEYS[2]) or '', redis.call('PTTL', KEYS[1])}
+return {0, cur or '', redis.call('PTTL', KEYS[1])}
 """
 )
 
 RELEASE = (
     """
--- KEYS: lock, lockinfo, lockwait, lockhungry
+-- KEYS: lock, lockwait, lockhungry
 -- ARGV: token, wake-list key prefix, wake-list ms, hand-over lease ms
 -- -> {1 released | 0 the token was no longer current (lost: nothing freed), waiters left, handed over}
-local mine = redis.call('GET', KEYS[1]) == ARGV[1]
-local waiters, handed = 0, 0
-if mine then
-  redis.call('DEL', KEYS[1], KEYS[2])
+local cur = redis.call('GET', KEYS[1])
+if not cur or string.sub(cur, 1, #ARGV[1]) ~= ARGV[1] then return {0, 0, 0} end
+redis.call('DEL', KEYS[1])
+local waiters = redis.call('ZCARD', KEYS[2])
+if waiters == 0 then return {1, 0, 0} end
+local hungry = redis.call('GET', KEYS[3])
+if hungry then
+  redis.call('DEL', KEYS[3])
 """
     + _NOW_MS
     + """
-  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
-  local hungry = redis.call('GET', KEYS[4])
-  if hungry then
-    redis.call('DEL', KEYS[4])
-    if redis.call('ZSCORE', KEYS[3], hungry) then
-      -- hand over: the lock is the starving waiter's until it takes it (or a short lease ends)
-      local token = string.match(hungry, '^%S+')
-      local who = string.match(hungry, '^%S+ (.*)$') or '?'
-      redis.call('SET', KEYS[1], token, 'PX', ARGV[4])
-      redis.call('SET', KEYS[2], cjson.encode({who = who, site = '(handed over)', since = now / 1000}),
-        'PX', ARGV[4])
-      redis.call('ZREM', KEYS[3], hungry)
-      local wake = ARGV[2] .. token
-      redis.call('RPUSH', wake, '1')
-      redis.call('PEXPIRE', wake, ARGV[3])
-      handed = 1
-    end
+  local until_ = redis.call('ZSCORE', KEYS[2], hungry)
+  if until_ and tonumber(until_) >= now then
+    -- hand over: the lock is the starving waiter's until it takes it (or a short lease ends)
+    local token = string.match(hungry, '^%S+')
+    local who = string.match(hungry, '^%S+ (.*)$') or '?'
+    redis.call('SET', KEYS[1], token .. ' ' .. cjson.encode({who = who, site = '(handed over)', since = now / 1000}),
+      'PX', ARGV[4])
+    redis.call('ZREM', KEYS[2], hungry)
+    local wake = ARGV[2] .. token
+    redis.call('RPUSH', wake, '1')
+    redis.call('PEXPIRE', wake, ARGV[3])
+    return {1, waiters - 1, 1}
   end
-  waiters = redis.call('ZCARD', KEYS[3])
 end
-return {mine and 1 or 0, waiters, handed}
+return {1, waiters, 0}
 """
 )
 
 WAKE = (
     """
--- KEYS: lock, (unused), lockwait; ARGV: wake-list key prefix, wake-list ms
+-- KEYS: lock, lockwait; ARGV: wake-list key prefix, wake-list ms
 -- a release's wake-up, sent a moment later unless the releasing process took the lock again
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 """
     + _NOW_MS
     + """
-redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
 """
     + _WAKE_FIRST
     + """
@@ -301,14 +303,15 @@ return wake_first(ARGV[1], ARGV[2])
 
 LEAVE = (
     """
--- KEYS: lock, lockinfo, lockwait, this attempt's wake list, lockhungry
+-- KEYS: lock, lockwait, this attempt's wake list, lockhungry
 -- ARGV: token, waiter member, wake-list key prefix, wake-list ms
 -- a waiter gives up: leave the wait set; a lock handed to it meanwhile goes to the next waiter
-redis.call('ZREM', KEYS[3], ARGV[2])
-redis.call('DEL', KEYS[4])
-if redis.call('GET', KEYS[5]) == ARGV[2] then redis.call('DEL', KEYS[5]) end
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('ZREM', KEYS[2], ARGV[2])
+redis.call('DEL', KEYS[3])
+if redis.call('GET', KEYS[4]) == ARGV[2] then redis.call('DEL', KEYS[4]) end
+local cur = redis.call('GET', KEYS[1])
+if cur and string.sub(cur, 1, #ARGV[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
 """
     + _WAKE_FIRST
     + """
@@ -319,9 +322,9 @@ return 1
 )
 
 EXTEND = """
--- KEYS: lock, lockinfo; ARGV: token, lease ms -> 1 extended, 0 no longer ours
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+-- KEYS: lock; ARGV: token, lease ms -> 1 extended, 0 no longer ours
+local cur = redis.call('GET', KEYS[1])
+if not cur or string.sub(cur, 1, #ARGV[1]) ~= ARGV[1] then return 0 end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
-redis.call('PEXPIRE', KEYS[2], ARGV[2])
 return 1
 """

@@ -74,6 +74,9 @@ class SharedState:
     a value needs a lockable (``with server.lockable:``), exactly as in Pode. Names are
     case-insensitive and case-preserving.
 
+    ``SharedState(store="redis://HOST:PORT/DB", namespace="shop")`` builds a RedisSharedState
+    instead: the same API, shared by every process on that URL and namespace.
+
     Example:
         >>> state = SharedState()
         >>> state.set("hash", {"values": []}, scope="users")
