@@ -132,15 +132,16 @@ def worker(mode: str, url: str, n: int) -> None:
 
     print("ready", flush=True)
     sys.stdin.readline()
-    start = time.time()
+    start, cpu = time.time(), time.process_time()
     for _ in range(n):
         a = clock()
         once()
         lat.append(clock() - a)
-    print(json.dumps({"start": start, "end": time.time(), "p99": _p99(lat)}), flush=True)
+    cpu = time.process_time() - cpu
+    print(json.dumps({"start": start, "end": time.time(), "p99": _p99(lat), "cpu": cpu / n}), flush=True)
 
 
-def _b2_round(mode: str, url: str, n: int, procs: int) -> tuple[float, float, int]:
+def _b2_round(mode: str, url: str, n: int, procs: int) -> tuple[float, float, int, float]:
     import redis
 
     r = redis.Redis.from_url(url)
@@ -180,12 +181,13 @@ def _b2_round(mode: str, url: str, n: int, procs: int) -> tuple[float, float, in
     else:
         final = int(r.get("redispy:n"))  # type: ignore[arg-type]
     lost = procs * n - int(final)
-    return procs * n / span, statistics.median(x["p99"] for x in results), lost
+    cpu = statistics.mean(x["cpu"] for x in results)
+    return procs * n / span, statistics.median(x["p99"] for x in results), lost, cpu
 
 
 def b2(url: str, n: int, rounds: int, procs: int = 4) -> list[str]:
-    ours: list[tuple[float, float, int]] = []
-    theirs: list[tuple[float, float, int]] = []
+    ours: list[tuple[float, float, int, float]] = []
+    theirs: list[tuple[float, float, int, float]] = []
     for _ in range(rounds):
         ours.append(_b2_round("ours", url, n, procs))
         theirs.append(_b2_round("redispy", url, n, procs))
@@ -197,6 +199,8 @@ def b2(url: str, n: int, rounds: int, procs: int = 4) -> list[str]:
         f"{statistics.median(o[1] for o in ours) * 1e3:6.1f} ms, lost {lost} | redis-py Lock "
         f"{statistics.median(t[0] for t in theirs):8.0f} incr/s p99 "
         f"{statistics.median(t[1] for t in theirs) * 1e3:6.1f} ms, lost {lost_theirs}",
+        f"B2 client CPU per increment: ours {statistics.median(o[3] for o in ours) * 1e6:.0f} us, "
+        f"redis-py {statistics.median(t[3] for t in theirs) * 1e6:.0f} us",
         _line(
             f"B2 {procs} processes x RMW under a shared lockable vs redis-py Lock",
             ratio,

@@ -20,7 +20,9 @@ outermost acquisition also takes a Redis key ``SET NX PX`` with a random token:
 from __future__ import annotations
 
 import atexit
+import itertools
 import logging
+import os
 import secrets
 import threading
 import time
@@ -49,6 +51,10 @@ WAIT_SLICE = 1.0
 """The longest one BLPOP waits before a waiter tries again (a safety net; releases wake it first)."""
 STARVATION = 0.100
 """A waiter that has waited this long (seconds) turns hungry: the next release hands it the lock."""
+HOT_POLL = 0.004
+"""While releases keep scheduling wake-ups, the keeper looks for due ones this often (seconds)."""
+HOT_SPELL = 0.05
+"""... for this long after the last one was scheduled."""
 EVENTS_FLUSH = 0.25
 """Lock uses are sent to the lock-event stream in one pipeline this often (seconds)."""
 WAKE_GRACE = 0.002
@@ -56,6 +62,42 @@ WAKE_GRACE = 0.002
 
 # Lock sites are the user's code: frames in this module are skipped like those in locks.py.
 _locks._SKIP_FILES.add(__file__)
+
+
+class _Tokens:
+    """Lock tokens: a random per-process prefix and a counter (24 hex digits; no syscall per lock)."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.prefix = secrets.token_hex(8)
+        self.counter = itertools.count()
+
+    def new(self) -> str:
+        return f"{self.prefix}{next(self.counter) & 0xFFFFFFFF:08x}"
+
+
+_tokens = _Tokens()
+_new_token = _tokens.new
+_who_by_thread: dict[str, str] = {}
+
+
+def _identity() -> str:
+    """``HOST:PID/THREAD`` of the calling thread, cached by thread name (pool threads are renamed)."""
+    name = current_thread().name
+    who = _who_by_thread.get(name)
+    if who is None:
+        who = _who_by_thread[name] = identity(name)
+    return who
+
+
+def _after_fork() -> None:  # a child has another PID and must not reuse the parent's tokens
+    _tokens.reset()
+    _who_by_thread.clear()
+
+
+os.register_at_fork(after_in_child=_after_fork)
 
 
 @dataclass
@@ -99,6 +141,7 @@ class LockSpace:
         self._wake = threading.Condition(self._mutex)
         self._keeper: threading.Thread | None = None
         self._keeper_next = 0.0  # when the keeper means to wake next (0: it is awake)
+        self._wake_scheduled_at = -1.0
         self._acquire = conn.script(lua.ACQUIRE)
         self._release = conn.script(lua.RELEASE)
         self._extend = conn.script(lua.EXTEND)
@@ -153,8 +196,8 @@ class LockSpace:
 
     def take(self, lock: RedisLockable, blocking: bool, deadline: float | None, site: str) -> str | None:
         """Take the Redis key for ``lock``; the token, or None when not taken in time (or at once)."""
-        token = secrets.token_hex(12)
-        who = identity()
+        token = _new_token()
+        who = _identity()
         value = token.encode() + b" " + orjson.dumps({"who": who, "site": site, "since": time.time()})
         member = f"{token} {who}"
         wake_key = self.wake_prefix + token
@@ -263,8 +306,11 @@ class LockSpace:
             return True
         if freed == 1 and waiters and not handed:
             with self._mutex:
-                at = self._wakes[lock] = clock() + WAKE_GRACE
-                self._ensure_keeper(at)
+                now = clock()
+                self._wakes[lock] = now + WAKE_GRACE
+                self._wake_scheduled_at = now
+                # a keeper already polling (a busy lock) sends it on its next round: no notify
+                self._ensure_keeper(now + WAKE_GRACE + HOT_POLL)
         return bool(freed == 1)
 
     def _send_wake(self, lock: RedisLockable) -> None:
@@ -388,6 +434,9 @@ class LockSpace:
                     deadlines.append(now + retry)
                 if self._outbox:
                     deadlines.append(self._flushed_at + EVENTS_FLUSH)
+                if now - self._wake_scheduled_at < HOT_SPELL:
+                    # a lock busy with waiters: poll for wake-ups rather than be woken per release
+                    deadlines.append(now + HOT_POLL)
                 if deadlines:
                     self._keeper_next = min(deadlines)
                     self._wake.wait(max(0.0005, self._keeper_next - now))
