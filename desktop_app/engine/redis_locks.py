@@ -399,6 +399,16 @@ class LockSpace:
             self._wake.notify()
 
     def _keep(self) -> None:
+        try:
+            self._keep_loop()
+        except BaseException:
+            # a keeper that dies renews nothing: say so loudly, and let the next holder start another
+            log.exception("the lease keeper of namespace '%s' stopped", self.namespace)
+            with self._mutex:
+                self._keeper = None
+            raise
+
+    def _keep_loop(self) -> None:
         # each lease is renewed when a third of it has passed since its last renewal
         retry = 0.5  # how often releases that failed in an outage are tried again
         while True:
@@ -417,15 +427,18 @@ class LockSpace:
                 wakes = [lock for lock, at in self._wakes.items() if at <= now]
                 for lock in wakes:
                     del self._wakes[lock]
-            for lock in wakes:
-                self._send_wake(lock)
-            for lease in due:
-                self._renew(lease)
-            for orphan in orphans:
-                self._retry_release(orphan)
-            if self._outbox and clock() - self._flushed_at >= EVENTS_FLUSH:
-                self._flushed_at = clock()
-                self._flush_events()
+            try:
+                for lease in due:
+                    self._renew(lease)
+                for lock in wakes:
+                    self._send_wake(lock)
+                for orphan in orphans:
+                    self._retry_release(orphan)
+                if self._outbox and clock() - self._flushed_at >= EVENTS_FLUSH:
+                    self._flushed_at = clock()
+                    self._flush_events()
+            except Exception:  # a bug here must not stop the renewals of every other lease
+                log.exception("lease keeper of namespace '%s': one round failed", self.namespace)
             with self._mutex:
                 now = clock()
                 deadlines = [ls.renewed + ls.lock.lease_ms / 3000 for ls in self._leases.values()]

@@ -93,5 +93,7 @@ class Presence:
                 if not self._failing:
                     log.warning("%s (retrying every %.0f s)", err, INTERVAL)
                 self._failing = True
+            except Exception:  # a heartbeat must never take the server down, nor stop quietly
+                log.exception("heartbeat not written")
             if self._stop.wait(INTERVAL):
                 return
