@@ -109,11 +109,12 @@ def _counts(counter: Counter[str], limit: int | None = None) -> str:
 
 
 def text_report(
-    path: str, file_bytes: int, format: str, entries: Entries, *, depth: int, every: bool
+    path: str, file_bytes: int | None, format: str, entries: Entries, *, depth: int, every: bool
 ) -> Iterator[str]:
     """The human report, line by line (no trailing newlines)."""
     s = summarize(entries)
-    yield f"file:    {path}, {human_bytes(file_bytes)}"
+    # file_bytes None: a Redis namespace (path then names the store URL and the namespace)
+    yield f"file:    {path}, {human_bytes(file_bytes)}" if file_bytes is not None else f"store:   {path}"
     yield f"format:  {format}"
     yield f"entries: {s.entries:,}"
     if s.entries:
@@ -167,7 +168,7 @@ def _tree(value: Any, depth: int, indent: str, limit: int | None, cut: list[bool
             yield f"{indent}{label}: {preview(v)}"
 
 
-def json_report(path: str, file_bytes: int, format: str, entries: Entries, *, every: bool) -> Iterator[str]:
+def json_report(path: str, file_bytes: int | None, format: str, entries: Entries, *, every: bool) -> Iterator[str]:
     """One JSON document in pieces: the totals, then ``shown`` (whole values) one entry per line."""
     s = summarize(entries)
     head = {
