@@ -253,7 +253,7 @@ def _load(path: str) -> Any:
 
 
 def _is_url(source: str) -> bool:
-    from desktop_app.engine.redis_conn import is_store_url
+    from desktop_app.engine.redis.conn import is_store_url
 
     return is_store_url(source)
 

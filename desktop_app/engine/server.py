@@ -69,7 +69,7 @@ class Server:
             self.state = SharedState(self.root, lockable=self.lockable, namespace=namespace, lease_ms=lease_ms)
             self.lockables = Lockables()
         else:
-            from desktop_app.engine.redis_state import RedisSharedState
+            from desktop_app.engine.redis.state import RedisSharedState
 
             state = SharedState(self.root, store=store, namespace=namespace, lease_ms=lease_ms)
             assert isinstance(state, RedisSharedState)
@@ -210,7 +210,7 @@ class Server:
             self.schedules.start()
             self.http.start()
             if self.store is not None:
-                from desktop_app.engine.redis_presence import Presence
+                from desktop_app.engine.redis.presence import Presence
 
                 self._presence = Presence(self)
                 self._presence.start()

@@ -98,7 +98,7 @@ class SharedState:
         # The implementation is chosen once, here: a Redis URL gives the Redis subclass, so the
         # in-memory methods below carry no per-call store dispatch.
         if store is not None and cls is SharedState:
-            from desktop_app.engine.redis_state import RedisSharedState
+            from desktop_app.engine.redis.state import RedisSharedState
 
             return super().__new__(RedisSharedState)
         return super().__new__(cls)

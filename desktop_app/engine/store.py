@@ -1,6 +1,6 @@
 """The storage behind SharedState: the store interface, change records, and the in-memory store.
 
-The Redis store (``redis_store.py``) implements the same interface. SharedState picks its
+The Redis store (``redis/store.py``) implements the same interface. SharedState picks its
 implementation when it is built (``SharedState(store=None)`` in memory, ``store="redis://..."`` on
 Redis), so the in-memory hot path reads ``MemoryStore.entries`` directly with no per-call dispatch.
 """

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from desktop_app.engine import LockTimeout, SharedState, persistence
-from desktop_app.engine.redis_state import RedisSharedState
+from desktop_app.engine.redis.state import RedisSharedState
 from desktop_app.engine.server import Server
 from desktop_app.engine.state import ChangeRecord, Changes
 

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from desktop_app.engine import redis_store
-from desktop_app.engine.redis_store import _encode_checked, encode_value
+from desktop_app.engine.redis import store as redis_store
+from desktop_app.engine.redis.store import _encode_checked, encode_value
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1) | st.floats() | st.text(),

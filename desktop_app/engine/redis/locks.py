@@ -35,13 +35,13 @@ from typing import Any, ClassVar
 import orjson
 
 from desktop_app.engine import locks as _locks
-from desktop_app.engine import redis_scripts as lua
 from desktop_app.engine.errors import LockLost, StateStoreError
 from desktop_app.engine.locks import Holder, Lockable, clock
-from desktop_app.engine.redis_conn import RedisConnection, identity
-from desktop_app.engine.redis_store import namespace_prefix
+from desktop_app.engine.redis import scripts as lua
+from desktop_app.engine.redis.conn import RedisConnection, identity
+from desktop_app.engine.redis.store import namespace_prefix
 
-log = logging.getLogger("desktop_app.engine.redis_locks")
+log = logging.getLogger("desktop_app.engine.redis.locks")
 
 DEFAULT_LEASE_MS = 10_000
 """How long a lock outlives a holder that died (kill -9, a lost host); renewed every third of it."""

@@ -22,7 +22,7 @@ from desktop_app.engine.errors import StateStoreError
 if TYPE_CHECKING:
     from desktop_app.engine.server import Server
 
-log = logging.getLogger("desktop_app.engine.redis_presence")
+log = logging.getLogger("desktop_app.engine.redis.presence")
 
 INTERVAL = 2.0
 TTL_MS = 6_000
@@ -32,7 +32,7 @@ class Presence:
     """The heartbeat thread of one server on a Redis store; ``stop()`` ends it and deletes the key."""
 
     def __init__(self, server: Server) -> None:
-        from desktop_app.engine.redis_state import RedisSharedState
+        from desktop_app.engine.redis.state import RedisSharedState
 
         state = server.state
         assert isinstance(state, RedisSharedState)

@@ -18,9 +18,9 @@ import orjson
 from redis.exceptions import NoScriptError, RedisError
 
 from desktop_app.engine import persistence
-from desktop_app.engine import redis_scripts as lua
 from desktop_app.engine.errors import LockLost, StateFileError
-from desktop_app.engine.redis_conn import RedisConnection, identity
+from desktop_app.engine.redis import scripts as lua
+from desktop_app.engine.redis.conn import RedisConnection, identity
 from desktop_app.engine.store import ChangeRecord, Changes, _Entry
 
 MISSING: Any = object()
