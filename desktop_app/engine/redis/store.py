@@ -47,10 +47,10 @@ def namespace_prefix(namespace: str) -> str:
 # The file format's own checks, used directly on the hot path when persistence offers them:
 # orjson with the "pode" options, then the cheap scan that refuses what orjson lets through
 # (NaN/inf, UUIDs, too deep). Anything refused goes through persistence.encode for the exact error.
-_PODE_OPTIONS: int | None = getattr(persistence, "_PODE_OPTIONS", None)
-_REJECT: Any = getattr(persistence, "_reject", None)
-_CLEAN: Any = getattr(persistence, "_pode_values_clean", None)
-_MAX_DEPTH: int = getattr(persistence, "_MAX_PODE_USER_DEPTH", 252)
+_PODE_OPTIONS: int | None = persistence._PODE_OPTIONS
+_REJECT: Any = persistence._reject
+_CLEAN: Any = persistence._pode_values_clean
+_MAX_DEPTH: int = persistence.MAX_DEPTH
 
 
 def encode_value(name: str, value: Any) -> bytes:
