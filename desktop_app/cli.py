@@ -58,6 +58,8 @@ def _sub_parser() -> argparse.ArgumentParser:
     run.add_argument("script", metavar="SCRIPT", help="server script: a .py file defining setup(server)")
     run.add_argument("--headless", action="store_true", help="without a window, until Ctrl+C or SIGTERM")
     run.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
+    run.add_argument("--store", metavar="URL", help="share state and lockables through Redis (redis://HOST:PORT/DB)")
+    run.add_argument("--namespace", metavar="NS", help="the Redis namespace (default 'default'); with --store")
     ins = sub.add_parser(
         "inspect",
         help="describe a state file: format, entries, types, scopes, sizes, the first entries as a tree",
@@ -65,8 +67,11 @@ def _sub_parser() -> argparse.ArgumentParser:
         "stays short however big the file is; --all lists everything.",
     )
     ins.add_argument(
-        "file", metavar="FILE", help="state file to describe (pode, pode-v2 or pre-scope format)"
+        "file",
+        metavar="FILE",
+        help="state file to describe (pode, pode-v2 or pre-scope format), or a Redis URL with --namespace",
     )
+    ins.add_argument("--namespace", metavar="NS", help="the Redis namespace when FILE is a URL (default 'default')")
     ins.add_argument(
         "--all", action="store_true", help="every entry and every item, not the first 10 of each"
     )
@@ -93,11 +98,16 @@ def _sub_parser() -> argparse.ArgumentParser:
     d.add_argument("a", metavar="A", help="the older state file")
     d.add_argument("b", metavar="B", help="the newer state file (changes read as A -> B)")
     d.add_argument("--json", action="store_true", help="one JSON document: {a, b, same, changes: [...]}")
-    c = sub.add_parser("convert", help="rewrite a state file in another format")
-    c.add_argument("input", metavar="IN", help="state file to read (any format inspect reads)")
-    c.add_argument("output", metavar="OUT", help="file to write (replaced atomically)")
-    c.add_argument("--format", choices=["pode", "pode-v2"], required=True, help="format to write")
+    c = sub.add_parser(
+        "convert",
+        help="rewrite a state file in another format, or save a Redis namespace to a file / restore one from it",
+    )
+    c.add_argument("input", metavar="IN", help="state file to read (any format inspect reads), or a Redis URL")
+    c.add_argument("output", metavar="OUT", help="file to write (replaced atomically), or a Redis URL")
+    c.add_argument("--format", choices=["pode", "pode-v2"], help="the output file's format (required for a file)")
     c.add_argument("--compress", action="store_true", help="no indentation (smaller file)")
+    c.add_argument("--namespace", metavar="NS", help="the Redis namespace of the URL side (default 'default')")
+    c.add_argument("--merge", action="store_true", help="into Redis: upsert the file's entries, keep the others")
     return p
 
 
@@ -177,15 +187,23 @@ def _run(ns: argparse.Namespace) -> int:
         stream=sys.stderr,
     )
     _check_script(ns.script)
+    if ns.namespace is not None and ns.store is None:
+        raise _Fail("--namespace needs --store redis://HOST:PORT/DB")
     if not ns.headless:
+        if ns.store is not None:
+            raise _Fail("--store runs a script --headless (the studio cannot open a Redis store yet)")
         _require_display()
         from desktop_app.ui.shell.app import run_gui
 
         return run_gui(script=ns.script)
     try:
-        server = Server.from_script(ns.script)
+        server = Server.from_script(ns.script, store=ns.store, namespace=ns.namespace)
     except ScriptError as err:
         raise _Fail(str(err)) from None
+    except ValueError as err:  # a malformed store URL or namespace
+        raise _Fail(str(err)) from None
+    if server.store is not None:
+        print(f"state on {server.store} namespace '{server.namespace}'", file=sys.stderr, flush=True)
     done = threading.Event()
 
     def on_signal(signum: int, _frame: Any) -> None:
@@ -221,20 +239,48 @@ def _load(path: str) -> Any:
     return loaded
 
 
+def _is_url(source: str) -> bool:
+    from desktop_app.engine.redis_conn import is_store_url
+
+    return is_store_url(source)
+
+
+def _redis_state(url: str, namespace: str | None) -> Any:
+    from desktop_app.engine import SharedState
+
+    try:
+        return SharedState(store=url, namespace=namespace)
+    except ValueError as err:
+        raise _Fail(str(err)) from None
+
+
+def _load_redis(url: str, namespace: str | None) -> Any:
+    """A Redis namespace read like a state file (one consistent read)."""
+    from desktop_app.engine import StateStoreError, persistence
+
+    try:
+        snap = _redis_state(url, namespace).snapshot()
+    except StateStoreError as err:
+        raise _Fail(str(err)) from None
+    return persistence.StateFile({k: (v["Value"], v["Scope"]) for k, v in snap.items()}, "redis")
+
+
 def _inspect(ns: argparse.Namespace) -> int:
     from desktop_app import inspect_report
 
     if ns.depth < 0:
         raise _Fail(f"--depth must be 0 or more (got {ns.depth})")
-    loaded = _load(ns.file)
-    file_bytes = Path(ns.file).stat().st_size
+    if _is_url(ns.file):
+        loaded = _load_redis(ns.file, ns.namespace)
+        source, size = f"{_redis_state(ns.file, ns.namespace).store_url} namespace '{ns.namespace or 'default'}'", 0
+    else:
+        loaded = _load(ns.file)
+        source, size = ns.file, Path(ns.file).stat().st_size
     if ns.json:
-        lines = inspect_report.json_report(ns.file, file_bytes, loaded.format, loaded.entries, every=ns.all)
+        lines = inspect_report.json_report(source, size, loaded.format, loaded.entries, every=ns.all)
         sys.stdout.writelines(lines)
     else:
-        lines = inspect_report.text_report(
-            ns.file, file_bytes, loaded.format, loaded.entries, depth=ns.depth, every=ns.all
-        )
+        lines = inspect_report.text_report(source, size, loaded.format, loaded.entries, depth=ns.depth, every=ns.all)
         sys.stdout.writelines(line + "\n" for line in lines)
     return 0
 
@@ -279,9 +325,25 @@ def _diff_json(a: str, b: str, changes: list[Change]) -> None:
 
 
 def _convert(ns: argparse.Namespace) -> int:
-    from desktop_app.engine import StateFileError, persistence
+    from desktop_app.engine import StateFileError, StateStoreError, persistence
 
-    loaded = _load(ns.input)
+    into_redis = _is_url(ns.output)
+    if into_redis and _is_url(ns.input):
+        raise _Fail("convert needs a file on one side (a Redis namespace to a file, or a file into one)")
+    if not into_redis and ns.format is None:
+        raise _Fail("--format (pode or pode-v2) is required when writing a file")
+    loaded = _load_redis(ns.input, ns.namespace) if _is_url(ns.input) else _load(ns.input)
+    if into_redis:
+        state = _redis_state(ns.output, ns.namespace)
+        try:
+            state.load_entries(loaded.entries, merge=ns.merge)
+        except (StateStoreError, ValueError) as err:
+            raise _Fail(str(err)) from None
+        how = "merged into" if ns.merge else "replaced"
+        print(
+            f"{how} {state.store_url} namespace '{state.namespace}' ({len(loaded.entries)} entries)", file=sys.stderr
+        )
+        return 0
     try:
         data = persistence.encode(loaded.entries, format=ns.format, compress=ns.compress, path=ns.output)
         persistence.atomic_write(ns.output, data)

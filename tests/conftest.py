@@ -36,6 +36,8 @@ for _name, _sub in (
     (TEST_HOME / _sub).mkdir(parents=True, exist_ok=True)
     os.environ[_name] = str(TEST_HOME / _sub)
 
+from tests.redis_fixtures import ns, own_redis, redis_server, redis_url  # noqa: F401  (fixtures)
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 # Threads the engine starts are named; any of these alive after a test is a leak.

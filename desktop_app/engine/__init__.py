@@ -4,14 +4,23 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from desktop_app.engine.errors import ScriptError, StateFileError
+from desktop_app.engine.errors import LockLost, ScriptError, StateFileError, StateStoreError
 from desktop_app.engine.locks import Lockable, LockTimeout
 from desktop_app.engine.state import SharedState
 
 if TYPE_CHECKING:
     from desktop_app.engine.server import Server
 
-__all__ = ["LockTimeout", "Lockable", "ScriptError", "Server", "SharedState", "StateFileError"]
+__all__ = [
+    "LockLost",
+    "LockTimeout",
+    "Lockable",
+    "ScriptError",
+    "Server",
+    "SharedState",
+    "StateFileError",
+    "StateStoreError",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -53,3 +53,41 @@ class ScriptError(Exception):
         self.line = line
         where = f"{self.path}:{line}" if line is not None else self.path
         super().__init__(f"{where}: {reason}")
+
+
+class StateStoreError(ConnectionError):
+    """The state's store (Redis) could not be reached, or stopped answering.
+
+    Raised within a few seconds (the client's connect and socket timeouts), never a hang. The
+    message names the store's URL without its password. A change that raised this was applied
+    entirely or not at all (each change is one atomic script); the client reconnects by itself
+    on the next call once the store is back.
+
+    Attributes:
+        url: the store's URL with any password masked.
+        reason: what went wrong, in words.
+    """
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        self.reason = reason
+        super().__init__(f"state store {url}: {reason}")
+
+
+class LockLost(RuntimeError):
+    """A Redis lockable this thread held is no longer its own: its lease ran out (the process was
+    paused longer than the lease, or the store lost the key) and another process may hold it now.
+
+    Raised by a change made under that lockable (nothing is written) and by its release (which
+    then frees nothing: the lock belongs to whoever holds it now).
+
+    Attributes:
+        lock: the lockable's name.
+    """
+
+    def __init__(self, lock: str, outcome: str = "nothing was written") -> None:
+        self.lock = lock
+        super().__init__(
+            f"lock '{lock}' was lost: its lease ran out while this thread held it (a pause longer than "
+            f"the lease?) and another process may hold it now; {outcome}"
+        )

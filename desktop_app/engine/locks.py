@@ -10,7 +10,7 @@ import traceback
 import weakref
 from bisect import bisect_left
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from threading import current_thread
 from types import TracebackType
@@ -525,9 +525,11 @@ def all_lockables() -> list[Lockable]:
 class Lockables:
     """The named lockables of a server (Pode's New/Get/Test/Remove-PodeLockable); names are case-insensitive."""
 
-    def __init__(self) -> None:
+    def __init__(self, factory: Callable[[str], Lockable] = Lockable) -> None:
+        # factory: how a new name becomes a lockable (a Redis server passes its shared lockables)
         self._items: dict[str, Lockable] = {}
         self._mutex = threading.Lock()
+        self._factory = factory
 
     def new(self, name: str) -> Lockable:
         """Create the named lockable, or return the existing one (Pode: a silent no-op)."""
@@ -537,7 +539,7 @@ class Lockables:
         with self._mutex:
             found = self._items.get(key)
             if found is None:
-                found = self._items[key] = Lockable(name)
+                found = self._items[key] = self._factory(name)
             return found
 
     def get(self, name: str) -> Lockable | None:
@@ -602,4 +604,9 @@ class LockGuard:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self._target.release()
+        if exc_type is None:
+            self._target.release()
+        else:
+            # the lockable's own __exit__: a Redis lockable logs a lost lease there, so the block's
+            # own exception is the one that propagates
+            self._target.__exit__(exc_type, exc, tb)

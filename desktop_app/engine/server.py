@@ -38,14 +38,44 @@ class Server:
         ...     pass
     """
 
-    def __init__(self, root: str | os.PathLike[str] | None = None, threads: int = 2) -> None:
+    def __init__(
+        self,
+        root: str | os.PathLike[str] | None = None,
+        threads: int = 2,
+        *,
+        store: str | None = None,
+        namespace: str | None = None,
+        lease_ms: int | None = None,
+    ) -> None:
+        """A server in this process; with ``store`` its state and lockables are shared through Redis.
+
+        Args:
+            root: the folder ``./`` paths are relative to (default: the current folder).
+            threads: route worker threads.
+            store: None keeps state and lockables in this process; ``"redis://HOST:PORT/DB"`` shares
+                them with every process on the same URL and ``namespace`` (timers, schedules and
+                routes stay per process, each running its own on the shared state).
+            namespace: the Redis namespace (default "default"); only with ``store``.
+            lease_ms: how long a Redis lock outlives a holder that died (default 10 000 ms).
+        """
         if threads < 1:
             raise ValueError(f"threads must be at least 1, got {threads}")
         self.root = Path(root).resolve() if root is not None else Path.cwd()
         self.threads = threads
-        self.lockable = Lockable("global")
-        self.state = SharedState(self.root, lockable=self.lockable)
-        self.lockables = Lockables()
+        if store is None:
+            self.lockable = Lockable("global")
+            self.state = SharedState(self.root, lockable=self.lockable, namespace=namespace, lease_ms=lease_ms)
+            self.lockables = Lockables()
+        else:
+            from desktop_app.engine.redis_state import RedisSharedState
+
+            state = SharedState(self.root, store=store, namespace=namespace, lease_ms=lease_ms)
+            assert isinstance(state, RedisSharedState)
+            self.state = state
+            self.lockable = state.lockable
+            # the same lockable objects as the state's, so re-entrancy and fencing see one owner
+            self.lockables = Lockables(factory=lambda name: state.lock_space.lockable(name, lease_ms))
+        self._presence: Any = None
         # LockGuard keeps no per-use state, so the common `with server.lock():` reuses one.
         self._global_guard = LockGuard(self.lockable, None, None)
         self.timers = Timers(self)
@@ -94,6 +124,16 @@ class Server:
         else:
             raise TypeError(f"cannot lock a {type(target).__name__}; pass None, a name or a Lockable")
         return LockGuard(lock, timeout, self.lockable if check_global else None)
+
+    @property
+    def store(self) -> str | None:
+        """The Redis URL the state is shared through (password masked), or None in memory."""
+        return getattr(self.state, "store_url", None)
+
+    @property
+    def namespace(self) -> str | None:
+        """The Redis namespace, or None in memory."""
+        return getattr(self.state, "namespace", None)
 
     def all_lockables(self) -> list[Lockable]:
         """The global lockable followed by the named ones."""
@@ -163,6 +203,11 @@ class Server:
             self.timers.start()
             self.schedules.start()
             self.http.start()
+            if self.store is not None:
+                from desktop_app.engine.redis_presence import Presence
+
+                self._presence = Presence(self)
+                self._presence.start()
             log.info("server started (%s)", self.script or self.root)
 
     def stop(self, timeout: float = 5.0) -> list[str]:
@@ -176,6 +221,9 @@ class Server:
             self._running = False
             deadline = time.monotonic() + timeout
             stuck = self.http.stop(deadline) + self.timers.stop(deadline) + self.schedules.stop(deadline)
+            if self._presence is not None:
+                self._presence.stop()
+                self._presence = None
             if stuck:
                 log.warning(
                     "stopped with jobs still running (threads cannot be killed; they end when they return): %s",
@@ -186,10 +234,14 @@ class Server:
             return stuck
 
     def restart(self) -> None:
-        """Pode semantics: stop, clear state, jobs, routes and lockables, re-run the script's setup, start."""
+        """Pode semantics: stop, clear state, jobs, routes and lockables, re-run the script's setup, start.
+
+        On a Redis store the shared state is not cleared: other processes are still using it.
+        """
         with self._lifecycle:
             self.stop()
-            self.state.clear()
+            if self.store is None:
+                self.state.clear()
             self.timers.clear()
             self.schedules.clear()
             self.http.clear()
@@ -210,10 +262,19 @@ class Server:
     # -- scripts ----------------------------------------------------------------------------------
 
     @classmethod
-    def from_script(cls, path: str | os.PathLike[str], *, threads: int = 2) -> Server:
+    def from_script(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        threads: int = 2,
+        store: str | None = None,
+        namespace: str | None = None,
+        lease_ms: int | None = None,
+    ) -> Server:
         """Load a Python file defining ``setup(server)``, call it, and return the (not yet started) server.
 
-        The script's folder is the root for ``./`` paths.
+        The script's folder is the root for ``./`` paths. ``store``, ``namespace`` and ``lease_ms``
+        are passed to the Server (the script's ``server.state`` is then on that Redis namespace).
 
         Raises:
             ScriptError: the file is missing, has a syntax error, defines no ``setup``, or ``setup``
@@ -223,17 +284,17 @@ class Server:
         if not script.is_file():
             raise ScriptError("no such server script", path=script)
         try:
-            namespace = runpy.run_path(str(script), run_name="__state_studio_script__")
+            script_globals = runpy.run_path(str(script), run_name="__state_studio_script__")
         except SyntaxError as err:
             raise ScriptError(f"syntax error: {err.msg}", path=script, line=err.lineno) from err
         except Exception as err:
             raise ScriptError(
                 f"{type(err).__name__}: {err}", path=script, line=_script_line(err, script)
             ) from err
-        setup = namespace.get("setup")
+        setup = script_globals.get("setup")
         if not callable(setup):
             raise ScriptError("the script defines no setup(server) function", path=script)
-        server = cls(root=script.parent, threads=threads)
+        server = cls(root=script.parent, threads=threads, store=store, namespace=namespace, lease_ms=lease_ms)
         server.script = script
         server._setup = setup
         server._run_setup(setup, script)

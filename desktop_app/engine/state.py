@@ -5,68 +5,20 @@ from __future__ import annotations
 import copy
 import os
 import re
-import threading
-import time
-from collections import deque
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from threading import current_thread
 from typing import Any
 
 from desktop_app.engine import persistence
 from desktop_app.engine.locks import Lockable
+from desktop_app.engine.store import ChangeRecord, Changes, EntryInfo, MemoryStore, _Entry
+
+__all__ = ["CHANGE_RING_SIZE", "ChangeRecord", "Changes", "EntryInfo", "SharedState"]
 
 CHANGE_RING_SIZE = 10_000
-_now = time.time
 
 ScopeArg = str | Sequence[str] | None
-
-
-@dataclass(frozen=True, slots=True)
-class ChangeRecord:
-    """One change: ``op`` is "set", "remove", "touch", "rename" or "reset" (clear / replacing restore)."""
-
-    version: int
-    op: str
-    name: str
-    time: float
-    thread: str
-    old_name: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Changes:
-    """What changed after a version. ``resync`` means the reader must reload from ``snapshot()``/``entries()``."""
-
-    version: int
-    records: tuple[ChangeRecord, ...]
-    resync: bool
-
-
-class _Entry:
-    __slots__ = ("name", "scope", "thread", "time", "value", "version")
-
-    def __init__(self, name: str, value: Any, scope: list[str], version: int, time: float, thread: str) -> None:
-        self.name = name
-        self.value = value
-        self.scope = scope
-        self.version = version
-        self.time = time
-        self.thread = thread
-
-
-@dataclass(frozen=True, slots=True)
-class EntryInfo:
-    """A read-only view of one entry: the value is the live object (by reference), the rest is copied."""
-
-    name: str
-    value: Any
-    scope: tuple[str, ...]
-    version: int
-    time: float
-    thread: str
 
 
 def _norm_scope(scope: ScopeArg) -> list[str]:
@@ -87,105 +39,32 @@ def _check_name(name: object) -> str:
     return name
 
 
-def _thread_name() -> str:
-    return current_thread().name
-
-
-class _MemoryStore:
-    """The storage behind SharedState (kept small so a Redis-backed store can take its place later).
-
-    The mutex guards the dict and the change ring only; it is never held while calling user code,
-    serialising or doing I/O.
-    """
-
-    def __init__(self, ring_size: int) -> None:
-        self.mutex = threading.Lock()
-        self.entries: dict[str, _Entry] = {}
-        self.version = 0
-        # Raw tuples in ChangeRecord field order; readers build the records (keeps writes cheap).
-        self.ring: deque[tuple[int, str, str, float, str, str | None]] = deque(maxlen=ring_size)
-
-    def _record(self, op: str, name: str, now: float, thread: str, old: str | None = None) -> int:
-        self.version = v = self.version + 1
-        self.ring.append((v, op, name, now, thread, old))
-        return v
-
-    def get(self, key: str) -> _Entry | None:
-        return self.entries.get(key)
-
-    def set(self, key: str, name: str, value: Any, scope: list[str]) -> None:
-        now, thread = _now(), current_thread().name
-        with self.mutex:
-            old = self.entries.get(key)
-            shown = old.name if old is not None else name
-            self.version = v = self.version + 1
-            self.ring.append((v, "set", shown, now, thread, None))
-            self.entries[key] = _Entry(shown, value, scope, v, now, thread)
-
-    def remove(self, key: str) -> _Entry | None:
-        now, thread = time.time(), _thread_name()
-        with self.mutex:
-            old = self.entries.pop(key, None)
-            if old is not None:
-                self._record("remove", old.name, now, thread)
-            return old
-
-    def touch(self, key: str) -> bool:
-        now, thread = time.time(), _thread_name()
-        with self.mutex:
-            e = self.entries.get(key)
-            if e is None:
-                return False
-            e.version = self._record("touch", e.name, now, thread)
-            e.time, e.thread = now, thread
-            return True
-
-    def rename(self, key: str, new_key: str, new_name: str) -> None:
-        now, thread = time.time(), _thread_name()
-        with self.mutex:
-            e = self.entries.get(key)
-            if e is None:
-                raise KeyError(key)
-            if new_key != key and new_key in self.entries:
-                raise ValueError(f"an entry named '{self.entries[new_key].name}' already exists")
-            del self.entries[key]
-            v = self._record("rename", new_name, now, thread, e.name)
-            self.entries[new_key] = _Entry(new_name, e.value, e.scope, v, now, thread)
-
-    def load(self, items: Iterable[tuple[str, Any, list[str]]], *, merge: bool) -> None:
-        now, thread = time.time(), _thread_name()
-        prepared = [(name.casefold(), name, value, scope) for name, value, scope in items]
-        with self.mutex:
-            if merge:
-                for key, name, value, scope in prepared:
-                    old = self.entries.get(key)
-                    shown = old.name if old is not None else name
-                    v = self._record("set", shown, now, thread)
-                    self.entries[key] = _Entry(shown, value, scope, v, now, thread)
-                return
-            v = self._record("reset", "", now, thread)
-            fresh: dict[str, _Entry] = {}
-            for key, name, value, scope in prepared:
-                fresh[key] = _Entry(name, value, scope, v, now, thread)
-            self.entries = fresh
-
-    def items(self) -> list[_Entry]:
-        with self.mutex:
-            return list(self.entries.values())
-
-    def changes_since(self, version: int) -> Changes:
-        with self.mutex:
-            current = self.version
-            if version >= current:
-                return Changes(current, (), False)
-            ring = self.ring
-            oldest = ring[0][0] if ring else current + 1
-            if version + 1 < oldest:
-                return Changes(current, (), True)
-            # Records are contiguous: index by offset from the oldest.
-            raw = [ring[i] for i in range(version + 1 - oldest, len(ring))]
-        records = tuple(ChangeRecord(*r) for r in raw)
-        return Changes(current, records, any(r.op == "reset" for r in records))
+def select(
+    entries: list[_Entry], pattern: str | None, scope: ScopeArg, include: ScopeArg, exclude: ScopeArg
+) -> list[_Entry]:
+    """The entries matching (AND) scope (any-of), include, exclude (wins) and an unanchored regex."""
+    rx = None
+    if pattern is not None and pattern.strip():
+        try:
+            rx = re.compile(pattern, re.IGNORECASE)
+        except re.error as err:
+            raise ValueError(f"invalid name pattern {pattern!r}: {err}") from None
+    scopes = {s.casefold() for s in _norm_scope(scope)}
+    inc = {s.casefold() for s in _norm_scope(include)}
+    exc = {s.casefold() for s in _norm_scope(exclude)}
+    out = []
+    for e in entries:
+        if scopes and not any(s.casefold() in scopes for s in e.scope):
+            continue
+        key = e.name.casefold()
+        if inc and key not in inc:
+            continue
+        if exc and key in exc:
+            continue
+        if rx is not None and not rx.search(e.name):
+            continue
+        out.append(e)
+    return out
 
 
 class SharedState:
@@ -203,16 +82,50 @@ class SharedState:
         {'values': []}
     """
 
+    def __new__(
+        cls,
+        root: str | os.PathLike[str] | None = None,
+        *,
+        lockable: Lockable | None = None,
+        ring_size: int = CHANGE_RING_SIZE,
+        store: str | None = None,
+        namespace: str | None = None,
+        lease_ms: int | None = None,
+    ) -> SharedState:
+        # The implementation is chosen once, here: a Redis URL gives the Redis subclass, so the
+        # in-memory methods below carry no per-call store dispatch.
+        if store is not None and cls is SharedState:
+            from desktop_app.engine.redis_state import RedisSharedState
+
+            return super().__new__(RedisSharedState)
+        return super().__new__(cls)
+
     def __init__(
         self,
         root: str | os.PathLike[str] | None = None,
         *,
         lockable: Lockable | None = None,
         ring_size: int = CHANGE_RING_SIZE,
+        store: str | None = None,
+        namespace: str | None = None,
+        lease_ms: int | None = None,
     ) -> None:
+        """A state in this process, or (with ``store``) a RedisSharedState shared through Redis.
+
+        Args:
+            root: the folder ``./`` paths in save/restore are relative to.
+            lockable: the global lockable (``edit``, ``snapshot`` and ``save`` take it); a new one if None.
+            ring_size: how many change records the feed keeps.
+            store: None keeps the state in this process; ``"redis://HOST:PORT/DB"`` shares it through
+                Redis with every process using the same URL and ``namespace`` (see RedisSharedState).
+            namespace: the Redis namespace (default "default"); only with ``store``.
+            lease_ms: the lease of the Redis lockables this state creates; only with ``store``.
+        """
+        if store is not None or namespace is not None or lease_ms is not None:
+            raise ValueError("namespace and lease_ms need store='redis://...' (the in-memory state has neither)")
         self.root = Path(root) if root is not None else None
         self.lockable = lockable if lockable is not None else Lockable("global")
-        self._store = _MemoryStore(ring_size)
+        self._store = MemoryStore(ring_size)
 
     # -- single operations ------------------------------------------------------------------------
 
@@ -268,28 +181,7 @@ class SharedState:
     def _select(
         self, pattern: str | None, scope: ScopeArg, include: ScopeArg, exclude: ScopeArg
     ) -> list[_Entry]:
-        rx = None
-        if pattern is not None and pattern.strip():
-            try:
-                rx = re.compile(pattern, re.IGNORECASE)
-            except re.error as err:
-                raise ValueError(f"invalid name pattern {pattern!r}: {err}") from None
-        scopes = {s.casefold() for s in _norm_scope(scope)}
-        inc = {s.casefold() for s in _norm_scope(include)}
-        exc = {s.casefold() for s in _norm_scope(exclude)}
-        out = []
-        for e in self._store.items():
-            if scopes and not any(s.casefold() in scopes for s in e.scope):
-                continue
-            key = e.name.casefold()
-            if inc and key not in inc:
-                continue
-            if exc and key in exc:
-                continue
-            if rx is not None and not rx.search(e.name):
-                continue
-            out.append(e)
-        return out
+        return select(self._store.items(), pattern, scope, include, exclude)
 
     def clear(self) -> None:
         """Remove every entry (readers are told to resync)."""

@@ -2,6 +2,10 @@
 
 A timer adds a random number 0-9 to ``hash["values"]`` every 2 seconds and saves the state;
 ``GET /`` returns the hash as JSON; ``DELETE /`` removes it. The state is restored on start.
+
+Run with ``--store redis://...`` (``state-studio run ... --headless --store URL --namespace NS``),
+several copies share one ``hash`` in Redis: a copy joins the hash it finds instead of resetting it,
+and none restores or saves the file (Redis holds the state; turn on its persistence to keep it).
 """
 
 import logging
@@ -31,15 +35,23 @@ def setup(server):
     # The seed binds every address; we keep to loopback unless asked (see the README).
     server.add_endpoint("127.0.0.1", _port())
 
-    # Kept in the user's data folder, never inside the installed package.
-    state_file = data_dir() / "demo" / "state.json"
-    state_file.parent.mkdir(parents=True, exist_ok=True)
+    if server.store is None:
+        # Kept in the user's data folder, never inside the installed package.
+        state_file = data_dir() / "demo" / "state.json"
+        state_file.parent.mkdir(parents=True, exist_ok=True)
 
-    # create the shared variable
-    server.state.set("hash", {"values": []})
+        # create the shared variable
+        server.state.set("hash", {"values": []})
 
-    # attempt to re-initialise the state (does nothing if the file doesn't exist)
-    server.state.restore(state_file)
+        # attempt to re-initialise the state (does nothing if the file doesn't exist)
+        server.state.restore(state_file)
+    else:
+        # On Redis the state outlives this process and other processes share it: join their hash
+        # rather than reset it, and leave keeping it to Redis (no file per process).
+        state_file = None
+        with server.lockable:
+            if not server.state.test("hash"):
+                server.state.set("hash", {"values": []})
 
     # timer to add a random number to the shared state
     def forever(e):
@@ -56,7 +68,8 @@ def setup(server):
             e.state.touch("hash")
 
             # save the state to file
-            e.state.save(state_file)
+            if state_file is not None:
+                e.state.save(state_file)
 
     server.add_timer("forever", 2, forever)
 
