@@ -36,7 +36,7 @@ for _name, _sub in (
     (TEST_HOME / _sub).mkdir(parents=True, exist_ok=True)
     os.environ[_name] = str(TEST_HOME / _sub)
 
-from tests.redis_fixtures import ns, own_redis, redis_server, redis_url  # noqa: F401  (fixtures)
+from tests.redis_fixtures import ns, own_redis, redis_server, redis_url  # noqa: E402, F401  (fixtures)
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
