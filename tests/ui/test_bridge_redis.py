@@ -9,8 +9,8 @@ import pytest
 
 from desktop_app.engine import SharedState
 from desktop_app.engine.server import Server
-from desktop_app.ui.bridge import StateBridge
-from tests.ui.test_bridge import Picture
+from desktop_app.ui.bridge.state_bridge import StateBridge
+from tests.ui.bridge.test_bridge import Picture
 
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
 
