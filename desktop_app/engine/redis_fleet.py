@@ -423,6 +423,23 @@ class Fleet:
 
     # -- lockables ----------------------------------------------------------------------------------
 
+    def lock_names(self) -> list[str]:
+        """The (casefolded) names of lockables held or waited for now, in any process, by their keys.
+
+        A lockable nobody holds leaves no key: the heartbeats and the lock-event stream name those.
+        """
+        names: dict[str, None] = {}
+        with self.conn.errors("listing lockables"):
+            for kind in ("lock:", "lockwait:"):
+                head = self.prefix + kind
+                cursor = 0
+                while True:
+                    cursor, found = self._client.scan(cursor, match=head + "*", count=SCAN_COUNT)
+                    names.update((k.decode()[len(head) :], None) for k in found)
+                    if not cursor:
+                        break
+        return list(names)
+
     def lock_states(self, names: Iterable[str]) -> list[LockState]:
         """Holder and registered waiters of each named lockable, in one round trip."""
         keys = list(dict.fromkeys(n.casefold() for n in names))

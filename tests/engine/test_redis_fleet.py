@@ -46,6 +46,7 @@ def test_a_holder_in_another_process_and_its_waiters(redis_url: str, ns: str, wo
     workers.append(holder)
     holder.expect("held")
     fleet = Fleet.open(redis_url, ns)
+    assert "orders" in fleet.lock_names()  # found by its key, though its holder has no heartbeat
     (st,) = fleet.lock_states(["Orders"])
     assert st.key == "orders" and st.holder is not None
     assert st.holder.who.startswith(f"{socket.gethostname()}:{holder.pid}/")
@@ -135,3 +136,15 @@ def test_entries_are_read_many_at_once(redis_url: str, ns: str) -> None:
     assert version == state.version and [e.name for e in every] == ["Hash", "n"]
     info = fleet.ping()
     assert info["entries"] == 2 and info["version"] == version and info["processes"] == 0
+
+
+def test_a_value_got_through_entry_is_written_back_by_touch(redis_url: str, ns: str) -> None:
+    # the studio's nested edits (a key added to a dict, an item changed) get the entry, change it
+    # in place and touch it, as Pode's pattern does with get()
+    state = SharedState(store=redis_url, namespace=ns)
+    state.set("hash", {"values": [1]})
+    info = state.entry("hash")
+    assert info is not None
+    info.value["values"].append(2)
+    state.touch("hash")
+    assert SharedState(store=redis_url, namespace=ns).get("hash") == {"values": [1, 2]}
