@@ -20,6 +20,9 @@ from desktop_app.engine.redis_fleet import LockFigures, LockState, LockUse, proc
 USE_SETTLE = 0.8
 """Seconds a use waits before it joins the timeline: processes send their uses in batches every
 quarter second, so a use can arrive after a later one of another process; holds go in in time order."""
+TIMELINE_LAG = USE_SETTLE + 0.4
+"""Seconds the fleet's timeline runs behind the present: the timeline draws a stretch of time once,
+so it waits until every process's uses of that stretch have arrived and settled."""
 USE_KEEP = 30.0
 """Seconds of uses kept per process to count what happened after its last heartbeat."""
 

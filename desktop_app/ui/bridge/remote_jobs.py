@@ -9,7 +9,7 @@ paused, run or edited (``read_only``), and ``update`` swaps in a newer heartbeat
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 
@@ -37,7 +37,7 @@ class RemoteJob:
         self.last_ok: bool | None = rec.get("last_ok")
         self.last_run = _local(rec.get("last_run"))
         self.last_duration: float | None = rec.get("last_duration")
-        self.next_run = _local(rec.get("next_run"))
+        self._next_run = _local(rec.get("next_run"))
         self.paused = bool(rec.get("paused", False))
         self.completed = bool(rec.get("completed", False))
         self.running = int(rec.get("running", 0))
@@ -46,6 +46,19 @@ class RemoteJob:
         self.interval = float(rec.get("interval", 0.0) or 0.0)
         self.sources = [str(c) for c in rec.get("crons", ())]
         self.crons = self.sources
+
+    @property
+    def next_run(self) -> datetime | None:
+        """When it runs next. A heartbeat is up to 2 s old: a timer's next run that has passed since
+        is carried forward by its interval (timers run at a fixed rate), not shown as overdue."""
+        when = self._next_run
+        if when is None or self.kind != "Timer" or self.interval <= 0 or self.paused or self.completed:
+            return when
+        now = datetime.now()
+        if when < now:
+            late = (now - when).total_seconds()
+            when += timedelta(seconds=self.interval * (int(late / self.interval) + 1))
+        return when
 
 
 class RemoteRoute:

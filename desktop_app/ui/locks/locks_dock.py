@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app.engine.deadlock import DeadlockCycle, detect_deadlocks
 from desktop_app.engine.locks import Lockable, LockStats, clock
+from desktop_app.ui.bridge.fleet_locks import TIMELINE_LAG
 from desktop_app.ui.locks.contention_timeline import TimelineBuilder, build_timeline, snapshot_lockables
 from desktop_app.ui.locks.contention_view import ContentionView
 from desktop_app.ui.locks.lock_table_model import (
@@ -220,6 +221,14 @@ class LocksDock(QDockWidget):
         legend_row = QHBoxLayout()
         self.legend = TimelineLegend()
         legend_row.addWidget(self.legend)
+        self.lag_note = QLabel(f"Attached: {TIMELINE_LAG:.1f} s behind")
+        self.lag_note.setToolTip(
+            "Each process sends its lock uses in batches every quarter second; the timeline waits until\n"
+            "every process's uses of a moment have arrived, then draws it (holders in the table are live)."
+        )
+        self.lag_note.setStyleSheet("color: palette(placeholder-text); font-style: italic;")
+        self.lag_note.hide()
+        legend_row.addWidget(self.lag_note)
         legend_row.addStretch(1)
         layout.addLayout(legend_row)
         self.view = ContentionView()
@@ -268,6 +277,9 @@ class LocksDock(QDockWidget):
         self._server = server
         self._fleet = fleet
         self.per_process.setVisible(fleet is not None)
+        self.lag_note.setVisible(fleet is not None)
+        self._sized = False  # the per-process figures come or go: share the height out again
+        self._fit_table()
         self.reset_button.setEnabled(fleet is None)
         self.reset_button.setToolTip(
             "Zero every lockable's counters, histograms, timeline and slow waits"
@@ -369,6 +381,7 @@ class LocksDock(QDockWidget):
             + rows * self.table.verticalHeader().defaultSectionSize()
             + self.table.horizontalScrollBar().sizeHint().height()
             + 12
+            + (self.per_process.sizeHint().height() if self._fleet is not None else 0)
         )
         total = sum(self._split.sizes())
         if total > wanted * 2:
@@ -422,7 +435,8 @@ class LocksDock(QDockWidget):
         if not force and started < self._next_timeline:
             return
         window, only = self._view_options()
-        now = clock()
+        # a fleet's uses arrive in batches: its timeline shows the present a moment late, complete
+        now = clock() - (TIMELINE_LAG if self._fleet is not None else 0.0)
         snaps = snapshot_lockables(self.lockables() if locks is None else locks)
         self._last_snaps, self._last_now = snaps, now
         timeline = self._builder.update(snaps, now, window, only_contended=only)

@@ -203,14 +203,30 @@ class ProcessFiguresPanel(QWidget):
             self.table.setColumnWidth(
                 col, max(fm.horizontalAdvance("99,999 ms"), fm.horizontalAdvance(COLUMNS[col])) + 16
             )
+        self.table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         layout.addWidget(self.table)
+        self._fit_rows()
+
+    def _fit_rows(self) -> None:
+        """As tall as its rows (every process and the sum), so none hides behind a scroll bar."""
+        rows = max(2, self.model.rowCount())
+        height = (
+            self.table.horizontalHeader().sizeHint().height()
+            + rows * self.table.verticalHeader().defaultSectionSize()
+            + self.table.horizontalScrollBar().sizeHint().height()
+            + 2 * self.table.frameWidth()
+        )
+        if self.table.height() != height:
+            self.table.setFixedHeight(height)
 
     def show_lock(self, lock: Any | None) -> None:
         """``lock`` is a FleetLockable (``per_process`` and ``stats()``), or None."""
         if lock is None:
             self.title.setText("Per process: no lockable yet")
             self.model.show([], None)
+            self._fit_rows()
             return
         parts = lock.per_process
         self.title.setText(f"'{lock.name}' per process ({len(parts)}) and their sum")
         self.model.show(parts, lock.stats())
+        self._fit_rows()
