@@ -39,8 +39,12 @@ def make_application() -> object:
     return app
 
 
-def run_gui(script: str | None = None, self_test: bool = False) -> int:
-    """Open the main window running ``script`` (default: the demo) until it is closed; returns the exit code."""
+def run_gui(script: str | None = None, self_test: bool = False, attach: tuple[str, str] | None = None) -> int:
+    """Open the main window running ``script`` (default: the demo) until it is closed; returns the exit code.
+
+    ``attach``: (Redis URL, namespace) to open attached to a shared state instead of running a script
+    (if Redis cannot be reached the window says why and stays open, File -> Attach to retry).
+    """
     if self_test:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     logging.basicConfig(
@@ -79,6 +83,10 @@ def run_gui(script: str | None = None, self_test: bool = False) -> int:
 
     async def main() -> None:
         window.show()
+        if attach is not None:
+            await window.attach(*attach)
+            await quit_event.wait()
+            return
         last = window.settings.value("last_script") if script is None and not self_test else None
         target = script or (last if isinstance(last, str) and Path(last).is_file() else None)
         ok = await window.load_script(target)

@@ -25,7 +25,9 @@ def bridge(qtbot: Any) -> Iterator[StateBridge]:
     b.stop()
 
 
-def test_the_feed_is_read_by_blocking_not_polled(qtbot: Any, bridge: StateBridge, redis_url: str, ns: str) -> None:
+def test_the_feed_is_read_by_blocking_not_polled(
+    qtbot: Any, bridge: StateBridge, redis_url: str, ns: str
+) -> None:
     other = SharedState(store=redis_url, namespace=ns)
     other.set("n", 0)
     pic = Picture(bridge)
@@ -42,7 +44,9 @@ def test_the_feed_is_read_by_blocking_not_polled(qtbot: Any, bridge: StateBridge
     qtbot.waitUntil(lambda: pic.value("n") == 1, timeout=5000)
 
 
-def test_a_reader_trimmed_past_resyncs_softly(qtbot: Any, bridge: StateBridge, redis_url: str, ns: str) -> None:
+def test_a_reader_trimmed_past_resyncs_softly(
+    qtbot: Any, bridge: StateBridge, redis_url: str, ns: str
+) -> None:
     writer = SharedState(store=redis_url, namespace=ns, ring_size=20)
     writer.set("gone", 1)
     writer.set("kept", 1)
