@@ -23,6 +23,7 @@ from desktop_app.ui.bridge.entry_commands import AddChildCommand
 from desktop_app.ui.bridge.state_bridge import StateDelta
 from desktop_app.ui.locks.lock_table_model import COL_HOLDER
 from desktop_app.ui.processes.processes_model import COL_STATUS
+from desktop_app.ui.shell.connection_banner import is_greyed
 from desktop_app.ui.shell.main_window import MainWindow
 from tests.headless_demo import HeadlessDemo
 from tests.redis_server import RedisServer
@@ -113,7 +114,7 @@ def test_attached_to_two_headless_demos(
     own_redis.kill()
     qtbot.waitUntil(window.banner.isVisible, timeout=15_000)
     assert "Connection lost to" in window.banner.text() and "retrying" in window.banner.text()
-    assert window.view.tree.graphicsEffect() is not None
+    assert is_greyed(window.view.tree)
     assert window.view.model.node_for_path(("hash",)) is not None
     window.view.runner.submit(AddChildCommand(window.bridge, ("hash",), "lost", 1))
     qtbot.waitUntil(lambda: "connection" in window.view.message_text(), timeout=5000)
@@ -124,7 +125,7 @@ def test_attached_to_two_headless_demos(
     SharedState(store=url, namespace=ns).set("after-restart", True)
     qtbot.waitUntil(lambda: not window.banner.isVisible(), timeout=20_000)
     qtbot.waitUntil(lambda: window.view.model.node_for_path(("after-restart",)) is not None, timeout=20_000)
-    assert window.view.tree.graphicsEffect() is None
+    assert not is_greyed(window.view.tree)
     # the surviving process starts a new hash on its next tick, and the tree shows it
     qtbot.waitUntil(lambda: window.view.model.node_for_path(("hash",)) is not None, timeout=20_000)
 

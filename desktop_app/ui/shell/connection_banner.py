@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QGraphicsOpacityEffect, QLabel, QWidget
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPalette
+from PySide6.QtWidgets import QAbstractScrollArea, QLabel, QWidget
 
-STALE_OPACITY = 0.45
-"""The tree while Redis is away: the last known state, greyed, still readable and scrollable."""
+STALE_OPACITY = 0.5
+"""How much of the tree shows through its veil while Redis is away: greyed, still readable and scrollable."""
 
 
 class ConnectionBanner(QLabel):
@@ -39,11 +40,47 @@ class ConnectionBanner(QLabel):
         self.setText("")
 
 
-def grey_out(widget: QWidget, stale: bool) -> None:
-    """Dim ``widget`` (the tree) while what it shows may be out of date; it stays readable and usable."""
+class StaleVeil(QWidget):
+    """A translucent veil over a view's viewport: what is under it reads as out of date, yet stays legible.
+
+    It lets the mouse through (scroll, select, copy still work) and follows the viewport's size.
+    (A QGraphicsOpacityEffect on a scroll area paints stale pixels of other widgets into it.)
+    """
+
+    def __init__(self, viewport: QWidget) -> None:
+        super().__init__(viewport)
+        self.setObjectName("StaleVeil")
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.setAttribute(Qt.WidgetAttribute.WA_NoSystemBackground)
+        viewport.installEventFilter(self)
+        self.setGeometry(viewport.rect())
+        self.hide()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Resize and isinstance(watched, QWidget):
+            self.setGeometry(watched.rect())
+        return False
+
+    def paintEvent(self, _event: QPaintEvent) -> None:
+        colour = QColor(self.palette().color(QPalette.ColorRole.Base))
+        colour.setAlpha(round(255 * (1 - STALE_OPACITY)))
+        p = QPainter(self)
+        p.fillRect(self.rect(), colour)
+        p.end()
+
+
+def grey_out(view: QAbstractScrollArea, stale: bool) -> None:
+    """Veil ``view`` (the tree) while what it shows may be out of date; it stays readable and usable."""
+    veil = view.viewport().findChild(StaleVeil, "StaleVeil")
+    if veil is None:
+        if not stale:
+            return
+        veil = StaleVeil(view.viewport())
+    veil.setVisible(stale)
     if stale:
-        effect = QGraphicsOpacityEffect(widget)
-        effect.setOpacity(STALE_OPACITY)
-        widget.setGraphicsEffect(effect)
-    else:
-        widget.setGraphicsEffect(None)  # type: ignore[arg-type]
+        veil.raise_()
+
+
+def is_greyed(view: QAbstractScrollArea) -> bool:
+    veil = view.viewport().findChild(StaleVeil, "StaleVeil")
+    return veil is not None and veil.isVisible()
