@@ -148,3 +148,19 @@ def test_a_value_got_through_entry_is_written_back_by_touch(redis_url: str, ns: 
     info.value["values"].append(2)
     state.touch("hash")
     assert SharedState(store=redis_url, namespace=ns).get("hash") == {"values": [1, 2]}
+
+
+def test_changed_after_gives_ops_names_and_old_names(redis_url: str, ns: str) -> None:
+    state = SharedState(store=redis_url, namespace=ns, ring_size=50)
+    fleet = Fleet.open(redis_url, ns)
+    v0 = fleet.version()
+    state.set("a", 1)
+    state.rename("a", "b")
+    state.remove("b")
+    got = fleet.changed_after(v0)
+    assert got.changes == [("set", "a", None), ("rename", "b", "a"), ("remove", "b", None)]
+    assert got.version == v0 + 3 == fleet.version() and not got.gap
+    assert fleet.changed_after(got.version).changes == []
+    for i in range(300):
+        state.set("c", i)
+    assert fleet.changed_after(v0).gap

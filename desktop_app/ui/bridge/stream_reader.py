@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from desktop_app.engine.errors import StateStoreError
-from desktop_app.engine.redis_fleet import FeedRead, Fleet
+from desktop_app.engine.redis_fleet import FeedNames, Fleet
 from desktop_app.engine.store import EntryInfo
 from desktop_app.ui.bridge.entry_snapshot import EntrySnapshot, fold
 from desktop_app.ui.bridge.feed_reader import (
@@ -48,8 +48,10 @@ log = logging.getLogger("desktop_app.ui.bridge.stream_reader")
 BLOCK = 0.25
 """The longest one blocking read of the feed waits; a change ends it at once. Commands from the GUI
 (pause, resync, detach) are looked at between two reads, so this is also how long they may wait."""
-DIRTY_BATCH = 512
-"""Changed entries read in one round trip."""
+DIRTY_BATCH = 256
+"""Changed entries read in one round trip, and the most a live delta carries: the GUI applies a delta
+in one go (about 70 µs an entry), so a small one keeps the event loop free; what is left goes in the
+next frame (a key changed again meanwhile is read once)."""
 RETRY_FIRST = 0.25
 RETRY_MAX = 4.0
 """After an outage the reader tries again after RETRY_FIRST, doubling up to RETRY_MAX seconds."""
@@ -87,15 +89,18 @@ class StreamFeedReader(FeedReader):
         """False from a failed call until Redis answers again (read by the GUI thread: a plain bool)."""
         self._fleet: Fleet | None = None
         self._fleet_of: Any = None
-        self._buffered: FeedRead | None = None
+        self._buffered: FeedNames | None = None
         self._load_infos: list[EntryInfo] = []
         self._hard_reload = False
         self._retry_at = 0.0
         self._retry_delay = RETRY_FIRST
         self._attempts = 0
         self._quiet_since = clock()
+        self._watched_keys: tuple[tuple[str, ...], list[str]] = ((), [])
         self.reads = 0
         """Blocking feed reads made (a test checks they are not a fixed-rate poll)."""
+        self.reloads = 0
+        """Reloads of every entry: attaching, reconnecting, falling behind a trimmed feed (the bench reports it)."""
 
     # -- Redis --------------------------------------------------------------------------------------
 
@@ -133,6 +138,8 @@ class StreamFeedReader(FeedReader):
                     self._wait_for_changes()
                 wake.clear()
             except StateStoreError as err:
+                if stop.is_set():
+                    return  # told to stop (detached, or the window closed): nobody to tell
                 self._lost(err)
 
     def _wait_for_changes(self) -> None:
@@ -141,8 +148,8 @@ class StreamFeedReader(FeedReader):
         assert server is not None
         fleet = self.fleet(server)
         self.reads += 1
-        read = fleet.feed_after(self._version, block=BLOCK)
-        if read.records or read.gap:
+        read = fleet.changed_after(self._version, block=BLOCK)
+        if read.changes or read.gap:
             self._buffered = read
             self._quiet_since = clock()
         elif clock() - self._quiet_since >= IDLE_CHECK:
@@ -197,7 +204,7 @@ class StreamFeedReader(FeedReader):
     def _drain_feed(self, server: Server) -> None:
         read, self._buffered = self._buffered, None
         if read is None:
-            read = self.fleet(server).feed_after(self._version)
+            read = self.fleet(server).changed_after(self._version)
         if read.gap:
             # Trimmed past us (we fell behind by a whole feed): reload softly, keeping the tree's shape.
             if not self.live and self._load is None:
@@ -207,24 +214,25 @@ class StreamFeedReader(FeedReader):
                 return
             self._begin_load(hard=False)
             return
-        records = read.records
-        if not records:
+        changes = read.changes
+        if not changes:
             return
         if not self.live and self._load is None:
-            self.pending += len(records)
-        if any(r.op == "reset" for r in records):
+            self.pending += len(changes)
+        if any(op == "reset" for op, _, _ in changes):
             if not self.live and self._load is None:
                 self._resync_when_live = True
-                self._version = records[-1].version
+                self._version = read.version
                 return
             self._begin_load(hard=True)
             return
-        for r in records:
-            if r.op == "rename" and r.old_name:
-                self._renames.append((r.old_name, r.name))
-                self._dirty[fold(r.old_name)] = r.old_name
-            self._dirty[fold(r.name)] = r.name
-        self._version = records[-1].version
+        dirty = self._dirty
+        for op, name, old in changes:
+            if op == "rename" and old:
+                self._renames.append((old, name))
+                dirty[fold(old)] = old
+            dirty[fold(name)] = name
+        self._version = read.version
 
     def _begin_load(self, *, hard: bool) -> None:
         server = self._server
@@ -237,6 +245,7 @@ class StreamFeedReader(FeedReader):
             self._hard_reload = self._hard_reload or hard
             raise
         self._hard_reload = False
+        self.reloads += 1
         self._buffered = None
         self._version = version
         self._load_infos = infos
@@ -306,8 +315,14 @@ class StreamFeedReader(FeedReader):
                             self._dirty.pop(ok, None)
             self._renames.clear()
         deadline = clock() + STEP_TIME
-        while self._dirty and clock() < deadline and len(self._out_upserts) < MAX_UPSERTS:
-            keys = list(self._dirty)[:DIRTY_BATCH]
+        first = self._on_screen_first()
+        while self._dirty and clock() < deadline and len(self._out_upserts) < DIRTY_BATCH:
+            keys = (
+                (first + [k for k in self._dirty if k not in first])[:DIRTY_BATCH]
+                if first
+                else list(self._dirty)[:DIRTY_BATCH]
+            )
+            first = []
             names = [self._dirty[k] for k in keys]
             infos = fleet.entries(names)  # may raise: the names stay dirty for after the outage
             for key, name, info in zip(keys, names, infos, strict=True):
@@ -320,6 +335,16 @@ class StreamFeedReader(FeedReader):
                 if old is not None and old == snap:
                     continue
                 self._publish(snap)
+
+    def _on_screen_first(self) -> list[str]:
+        """The dirty keys the view shows (on screen or expanded): read first, so under a load the GUI
+        cannot absorb at once, what a person looks at is up to date and the rest catches up."""
+        watched = self._watched
+        if not watched or len(self._dirty) <= DIRTY_BATCH:
+            return []
+        if self._watched_keys[0] is not watched:
+            self._watched_keys = (watched, [fold(n) for n in watched])
+        return [k for k in self._watched_keys[1] if k in self._dirty]
 
     def _rescan(self, server: Server) -> None:
         """Nothing to rescan: a value in Redis changes only through a change the feed records."""
