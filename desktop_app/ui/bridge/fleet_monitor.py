@@ -229,7 +229,10 @@ class FleetMonitor(QObject):
 
     def _send(self, sample: FleetSample) -> None:
         if not self._stop.is_set():
-            self._sample_ready.emit((self._fleet, sample))
+            try:
+                self._sample_ready.emit((self._fleet, sample))
+            except RuntimeError:  # the monitor was deleted meanwhile (the window closed)
+                self._stop.set()
 
     # -- applying (GUI thread) ----------------------------------------------------------------------
 

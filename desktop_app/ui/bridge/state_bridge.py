@@ -108,6 +108,7 @@ class StateBridge(QObject):
         self._reader = self._make_reader(server)
         self._reader.post("server", server)
         self._thread: threading.Thread | None = None
+        self._retired: list[threading.Thread] = []
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._edit_thread: threading.Thread | None = None
@@ -145,6 +146,8 @@ class StateBridge(QObject):
             running = self.running
             if running:
                 self._stop.set()  # the old thread's own stop event; start() makes a new one
+                if self._thread is not None:
+                    self._retired = [t for t in self._retired if t.is_alive()] + [self._thread]  # joined by stop()
                 self._thread = None
             self._reader = self._make_reader(server)
             self._reader.generation = old.generation
@@ -190,10 +193,12 @@ class StateBridge(QObject):
         self._stop.set()
         self._wake.set()
         thread, self._thread = self._thread, None
-        if thread is not None:
-            thread.join(JOIN_TIMEOUT)
-            if thread.is_alive():
-                log.warning("the bridge thread did not stop within %.0f s", JOIN_TIMEOUT)
+        retired, self._retired = self._retired, []
+        for t in [*retired, thread]:
+            if t is not None:
+                t.join(JOIN_TIMEOUT)
+                if t.is_alive():
+                    log.warning("the bridge thread did not stop within %.0f s", JOIN_TIMEOUT)
         self._edit_stop.set()
         edit, self._edit_thread = self._edit_thread, None
         if edit is not None:
