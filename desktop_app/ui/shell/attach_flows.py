@@ -85,6 +85,8 @@ class AttachFlows:
     statusBar: Callable[[], Any]
 
     attached: AttachRequest | None = None
+    after_attach: Callable[[], None] | None = None
+    """Called once attached (the app settles the garbage collector there; tests leave it None)."""
     _local_server: Server | None = None
     _jobs_shown: ProcessJobs | None = None
 
@@ -152,6 +154,8 @@ class AttachFlows:
         self.processes_dock.raise_()
         self._set_stale(False)
         self._hint_if_empty()
+        if self.after_attach is not None:
+            self.after_attach()
         log.info("attached to %s", request.shown)
         self.statusBar().showMessage(f"Attached to {request.shown}", 5000)
         return True
