@@ -128,6 +128,8 @@ def test_attached_to_two_headless_demos(
     assert not is_greyed(window.view.tree)
     # the surviving process starts a new hash on its next tick, and the tree shows it
     qtbot.waitUntil(lambda: window.view.model.node_for_path(("hash",)) is not None, timeout=20_000)
+    # the outage did not make the surviving process look stopped: it beats on, alive
+    assert procs.index(procs.row_of(a.key), COL_STATUS).data() == "● alive"
 
     assert run(qtbot, window, window.detach())
     assert window.attached is None and not window.processes_dock.model.rowCount()

@@ -115,6 +115,8 @@ class FleetMonitor(QObject):
         self.processes: tuple[ProcessInfo, ...] = ()
         self.samples = 0
         self.ok = True
+        self._paused_at: float | None = None  # Redis unreachable since: what we know of processes holds still
+        self._grace_until = 0.0
         self._sample_ready.connect(self._apply, Qt.ConnectionType.QueuedConnection)
 
     # -- lifecycle ----------------------------------------------------------------------------------
@@ -244,6 +246,17 @@ class FleetMonitor(QObject):
             self.samples += 1
             self.ok = sample.ok
             now = clock()
+            if not sample.ok:
+                # An outage says nothing about the processes: their rows hold still until Redis
+                # answers, rather than all turning "stopped" for want of heartbeats.
+                self._paused_at = self._paused_at or now
+                return
+            if self._paused_at is not None:
+                for seen in self._seen.values():
+                    seen.changed_at += now - self._paused_at
+                self._paused_at = None
+                # a Redis restarted empty has no heartbeat keys until each process beats again
+                self._grace_until = now + 1.5 * INTERVAL
             offset = sample.clock - sample.wall  # epoch seconds -> clock()
             if sample.heartbeats is not None:
                 self._take_beats(sample.heartbeats, now)
@@ -283,7 +296,7 @@ class FleetMonitor(QObject):
                     lk.name = lf.name  # first seen by its folded key: take the name as written
                 lk.set_figures(hb.key, lf, hb.last_seen)
         for key, seen in self._seen.items():
-            if key not in present:
+            if key not in present and now >= self._grace_until:
                 seen.gone = True
 
     def _publish_processes(self, now: float) -> None:
