@@ -144,7 +144,6 @@ class AttachFlows:
         self.undo_stack.clear()
         self._remember_connection(request)
         self._attach(server)
-        self.locks_dock.set_server(server, fleet=self.fleet.lockables)
         self._show_jobs_of(None)
         self.fleet.attach(server)
         self.processes_dock.set_attached(request.shown)

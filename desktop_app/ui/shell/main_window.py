@@ -235,7 +235,8 @@ class MainWindow(AttachFlows, StateFileFlows, QMainWindow):
 
     def _attach(self, server: Server | None) -> None:
         self.bridge.set_server(server)
-        self.locks_dock.set_server(server)
+        # attached: the fleet's lockables (read without I/O), never the server's own (a round trip each)
+        self.locks_dock.set_server(server, fleet=self.fleet.lockables if self.attached is not None else None)
         self.jobs_dock.set_server(server)
         self.snapshots_dock.set_server(server)
         self.status_bar.rate_meter.clear()  # the old server's rate says nothing about this one

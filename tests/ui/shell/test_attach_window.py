@@ -135,3 +135,48 @@ def test_detach_returns_to_the_in_process_server(qtbot: Any, window: MainWindow)
     assert window.windowTitle() == "Shared State Studio — srv.py"
     qtbot.waitUntil(lambda: window.view.model.entry_count() == 3, timeout=5000)  # the script's state
     assert not window.detach_action.isEnabled() and not window.processes_dock.model.rowCount()
+
+
+def test_no_redis_call_is_made_on_the_gui_thread_while_attached(
+    qtbot: Any, window: MainWindow, shared: SharedState, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Every command the window sends to Redis (tree, docks, edits, files, snapshots) leaves from a
+    worker thread: a Redis that stops answering can then never freeze the window."""
+    import threading
+    import traceback
+
+    from redis.connection import AbstractConnection
+
+    on_gui: list[str] = []
+    send = AbstractConnection.send_packed_command
+
+    calls = [0]
+
+    def watched(self: Any, *args: Any, **kwargs: Any) -> Any:
+        calls[0] += 1
+        if threading.current_thread() is threading.main_thread():
+            stack = "".join(traceback.format_stack(limit=30))
+            if "desktop_app/ui/" in stack:  # the test's own client (`shared`) may use the main thread
+                on_gui.append(stack)
+        return send(self, *args, **kwargs)
+
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", watched)
+    for dock in (window.locks_dock, window.processes_dock, window.jobs_dock, window.snapshots_dock):
+        dock.show()
+        dock.raise_()
+    window.view.runner.submit(SetValueCommand(window.bridge, ("count",), 7))
+    qtbot.waitUntil(lambda: shared.get("count") == 7 and window.undo_stack.count() == 1, timeout=5000)
+    window.undo_stack.undo()
+    qtbot.waitUntil(lambda: shared.get("count") == 5, timeout=5000)
+    shared.set("more", {"a": [1, 2]})
+    qtbot.waitUntil(lambda: _value(window, "more") == {"a": [1, 2]}, timeout=5000)
+    assert run(qtbot, window, window._save(tmp_path / "out.json", {"format": "pode"}))
+    taken: list[Any] = []
+    window.snapshots_dock.snapshot_taken.connect(taken.append)
+    window.snapshots_dock.take_snapshot("x")
+    qtbot.waitUntil(lambda: bool(taken), timeout=10_000)
+    window.locks_dock.sample_now()
+    window.jobs_dock.sample()
+    qtbot.wait(600)  # a few samples of every dock's timer (an observation window, nothing awaited)
+    assert calls[0] > 20  # the watch sees the window's traffic (bridge, fleet, edits, files)
+    assert on_gui == [], on_gui[0]
