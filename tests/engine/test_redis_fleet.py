@@ -164,3 +164,20 @@ def test_changed_after_gives_ops_names_and_old_names(redis_url: str, ns: str) ->
     for i in range(300):
         state.set("c", i)
     assert fleet.changed_after(v0).gap
+
+
+def test_a_holder_is_read_from_either_lock_key_layout() -> None:
+    # the holder beside the token in the lock's own value ("TOKEN HOLDER_JSON"), or in a lockinfo key
+    from desktop_app.engine.redis_fleet import _holder
+
+    info = b'{"who": "web-1:42/worker", "site": "app.py:9", "since": 1700000000.5}'
+    for raw, side in ((b"0123abcd " + info, None), (b"0123abcd", info)):
+        h = _holder(raw, side, 2500)
+        assert h is not None and (h.who, h.site, h.since, h.lease_left) == (
+            "web-1:42/worker",
+            "app.py:9",
+            1700000000.5,
+            2.5,
+        )
+        assert h.process == "web-1:42"
+    assert _holder(None, info, -2) is None
