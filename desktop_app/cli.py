@@ -1,4 +1,4 @@
-"""The ``state-studio`` command: the GUI by default; ``run --headless``, ``inspect``, ``diff``, ``convert``."""
+"""The ``state-studio`` command: the GUI by default; ``run --headless``, ``attach``, ``inspect``, ``diff``, ``convert``."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from desktop_app.value_json import dumps, plain, preview, to_json
 if TYPE_CHECKING:
     from desktop_app.engine.diff import Change
 
-SUBCOMMANDS = ("run", "inspect", "diff", "convert")
+SUBCOMMANDS = ("run", "attach", "inspect", "diff", "convert")
 DIFF_EXIT_STATUS = """exit status:
   0  the files hold the same entries and values (scopes are not compared)
   1  they differ
@@ -60,6 +60,17 @@ def _sub_parser() -> argparse.ArgumentParser:
     run.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
     run.add_argument("--store", metavar="URL", help="share state and lockables through Redis (redis://HOST:PORT/DB)")
     run.add_argument("--namespace", metavar="NS", help="the Redis namespace (default 'default'); with --store")
+    att = sub.add_parser(
+        "attach",
+        help="open the studio on a state that headless processes share through Redis",
+        description="Open the window on a Redis namespace: the live tree (edits go to Redis), the "
+        "processes by their heartbeats, every process's lock holders and waiters. File -> Detach "
+        "returns to the built-in demo.",
+    )
+    att.add_argument("url", metavar="URL", help="the Redis the processes use: redis://HOST:PORT/DB")
+    att.add_argument(
+        "--namespace", metavar="NS", default="default", help="the processes' --namespace (default 'default')"
+    )
     ins = sub.add_parser(
         "inspect",
         help="describe a state file: format, entries, types, scopes, sizes, the first entries as a tree",
@@ -116,7 +127,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args and args[0] in SUBCOMMANDS:
             ns = _sub_parser().parse_args(args)
-            handler = {"run": _run, "inspect": _inspect, "diff": _diff, "convert": _convert}[ns.command]
+            handler = {"run": _run, "attach": _attach, "inspect": _inspect, "diff": _diff, "convert": _convert}[
+                ns.command
+            ]
             return handler(ns)
         if args:
             _refuse_misspelt_subcommand(args[0])
@@ -192,7 +205,9 @@ def _run(ns: argparse.Namespace) -> int:
     _check_script(ns.script)
     if not ns.headless:
         if ns.store is not None:
-            raise _Fail("--store runs a script --headless (the studio cannot open a Redis store yet)")
+            raise _Fail(
+                "--store runs a script --headless; to watch it in the studio: state-studio attach URL --namespace NS"
+            )
         _require_display()
         from desktop_app.ui.shell.app import run_gui
 
@@ -232,6 +247,25 @@ def _run(ns: argparse.Namespace) -> int:
         stuck = server.stop()
     # Abandoned jobs run on daemon threads: returning lets the interpreter exit without them.
     return 1 if stuck else 0
+
+
+# -- attach -----------------------------------------------------------------------------------------
+
+
+def _attach(ns: argparse.Namespace) -> int:
+    from desktop_app.engine.redis.conn import is_store_url, shown_url
+    from desktop_app.engine.redis.store import namespace_prefix
+
+    if not is_store_url(ns.url):
+        raise _Fail(f"{shown_url(ns.url)}: not a Redis URL (redis://HOST:PORT/DB, rediss://, unix://)")
+    try:
+        namespace_prefix(ns.namespace)
+    except ValueError as err:
+        raise _Fail(str(err)) from None
+    _require_display()
+    from desktop_app.ui.shell.app import run_gui
+
+    return run_gui(attach=(ns.url, ns.namespace))
 
 
 # -- files ------------------------------------------------------------------------------------------

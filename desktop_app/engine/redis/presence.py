@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from desktop_app.engine.errors import StateStoreError
+from desktop_app.engine.redis.fleet import heartbeat_details
 
 if TYPE_CHECKING:
     from desktop_app.engine.server import Server
@@ -76,6 +77,8 @@ class Presence:
             "started_iso": datetime.fromtimestamp(self._started).isoformat(timespec="seconds"),
             "last_seen": time.time(),
             "jobs": jobs,
+            # the studio's attach view: every job in full and each lockable's counters here
+            **heartbeat_details(server),
         }
 
     def beat(self) -> None:

@@ -225,9 +225,11 @@ class RedisSharedState(SharedState):
         ]
 
     def entry(self, name: str) -> EntryInfo | None:
-        e = self._redis.get(_check_name(name).casefold())
+        key = _check_name(name).casefold()
+        e = self._redis.get(key)
         if e is None:
             return None
+        self._remember(key, e.value)  # a value got through entry() is written back by touch() too
         return EntryInfo(e.name, e.value, tuple(e.scope), e.version, e.time, e.thread)
 
     def snapshot(self) -> dict[str, dict[str, Any]]:

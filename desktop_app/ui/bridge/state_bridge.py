@@ -16,11 +16,13 @@ from PySide6.QtCore import QObject, Qt, Signal
 
 from desktop_app.ui.bridge.entry_snapshot import EntrySnapshot, LockStatus, Opaque, Pending, StateDelta
 from desktop_app.ui.bridge.feed_reader import FeedReader, Frame, Status
+from desktop_app.ui.bridge.stream_reader import Connection, StreamFeedReader
 
 if TYPE_CHECKING:
     from desktop_app.engine.server import Server
 
 __all__ = [
+    "Connection",
     "EditHandle",
     "EntrySnapshot",
     "LockStatus",
@@ -90,18 +92,23 @@ class StateBridge(QObject):
     """Changes counted while paused (about 5 Hz while paused)."""
     load_progress = Signal(int, int)
     """(entries copied, total) while a state loads; equal numbers when done."""
+    connection_changed = Signal(object)
+    """A ``Connection``: the link to a Redis state was lost (with the reason) or is back. Never for
+    a state in this process."""
 
     _frame_ready = Signal(object)
     _status_ready = Signal(object)
     _gui_call = Signal(object)
+    _connection_ready = Signal(object)
 
     def __init__(self, server: Server | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._server = server
         self._live = True
-        self._reader = FeedReader(self._frame_ready.emit, self._status_ready.emit)
+        self._reader = self._make_reader(server)
         self._reader.post("server", server)
         self._thread: threading.Thread | None = None
+        self._retired: list[threading.Thread] = []
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._edit_thread: threading.Thread | None = None
@@ -115,6 +122,9 @@ class StateBridge(QObject):
         self._frame_ready.connect(self._on_frame, Qt.ConnectionType.QueuedConnection)
         self._status_ready.connect(self._on_status, Qt.ConnectionType.QueuedConnection)
         self._gui_call.connect(self._on_gui_call, Qt.ConnectionType.QueuedConnection)
+        self._connection_ready.connect(self._on_connection, Qt.ConnectionType.QueuedConnection)
+        self.connection: Connection | None = None
+        """The link to a Redis state as last reported (None: a state in this process)."""
 
     # -- lifecycle ----------------------------------------------------------------------------------
 
@@ -123,11 +133,52 @@ class StateBridge(QObject):
         return self._server
 
     def set_server(self, server: Server | None) -> None:
-        """Follow another server (a new script, a restart): the tree reloads from an ``entries_reset``."""
+        """Follow another server (a new script, a restart): the tree reloads from an ``entries_reset``.
+
+        A server on Redis is followed by a ``StreamFeedReader`` (blocking feed reads, no lockable
+        taken), one in this process by a ``FeedReader``; switching between them swaps the reader
+        and its thread (the old thread ends by itself, never joined on the GUI thread).
+        """
         self._server = server
         self._generation += 1
+        if _on_redis(server) != isinstance(self._reader, StreamFeedReader):
+            old = self._reader
+            running = self.running
+            if running:
+                self._stop.set()  # the old thread's own stop event; start() makes a new one
+                if self._thread is not None:
+                    self._retired = [t for t in self._retired if t.is_alive()] + [self._thread]  # joined by stop()
+                self._thread = None
+            self._reader = self._make_reader(server)
+            self._reader.generation = old.generation
+            if not self._live:
+                self._reader.post("live", False)
+            self.connection = None
+            if running:
+                self.start()
         self._reader.post("server", server)
         self._wake.set()
+
+    def _make_reader(self, server: Server | None) -> FeedReader:
+        if _on_redis(server):
+            return StreamFeedReader(self._frame_ready.emit, self._status_ready.emit, self._connection_ready.emit)
+        return FeedReader(self._frame_ready.emit, self._status_ready.emit)
+
+    @property
+    def connected(self) -> bool:
+        """False while a Redis state cannot be reached (edits are refused then); always True in memory."""
+        return getattr(self._reader, "connected", True)
+
+    def _on_connection(self, connection: Connection) -> None:
+        if connection.url != str(getattr(self._server, "store", "") or ""):
+            return  # about a store no longer shown
+        self.connection = connection
+        self.connection_changed.emit(connection)
+
+    def show_lock_status(self, status: LockStatus) -> None:
+        """Publish the global lockable's status read elsewhere (the fleet monitor, for a Redis state)."""
+        self.last_lock_status = status
+        self.lock_status.emit(status)
 
     def start(self) -> None:
         """Start the "bridge" thread (idempotent)."""
@@ -142,10 +193,12 @@ class StateBridge(QObject):
         self._stop.set()
         self._wake.set()
         thread, self._thread = self._thread, None
-        if thread is not None:
-            thread.join(JOIN_TIMEOUT)
-            if thread.is_alive():
-                log.warning("the bridge thread did not stop within %.0f s", JOIN_TIMEOUT)
+        retired, self._retired = self._retired, []
+        for t in [*retired, thread]:
+            if t is not None:
+                t.join(JOIN_TIMEOUT)
+                if t.is_alive():
+                    log.warning("the bridge thread did not stop within %.0f s", JOIN_TIMEOUT)
         self._edit_stop.set()
         edit, self._edit_thread = self._edit_thread, None
         if edit is not None:
@@ -256,6 +309,14 @@ class StateBridge(QObject):
         if server is None:
             future.set_exception(RuntimeError("no server is attached: load a server script first"))
             return handle
+        if not self.connected:
+            # Refused at once, never queued: a person must not think an edit will land "later".
+            from desktop_app.ui.bridge.edit_commands import EditError
+
+            future.set_exception(
+                EditError(f"not applied: the connection to {server.store} is lost (retrying…); nothing changed")
+            )
+            return handle
         self._ensure_edit_thread()
         self._edit_queue.put(_EditJob(fn, server, future, on_waiting))
         return handle
@@ -287,7 +348,13 @@ class StateBridge(QObject):
             if self._edit_stop.is_set():
                 job.future.cancel()
                 return
-            if lockable.acquire(True, EDIT_LOCK_TRY):
+            try:
+                got = lockable.acquire(True, EDIT_LOCK_TRY)
+            except Exception as err:  # a Redis lockable when Redis is away: the edit fails, it never hangs
+                if job.future.set_running_or_notify_cancel():
+                    job.future.set_exception(err)
+                return
+            if got:
                 try:
                     if not job.future.set_running_or_notify_cancel():
                         return  # cancelled between the acquire and here
@@ -315,3 +382,7 @@ class StateBridge(QObject):
                 return
             if job is not None:
                 job.future.cancel()
+
+
+def _on_redis(server: Server | None) -> bool:
+    return server is not None and getattr(server, "store", None) is not None

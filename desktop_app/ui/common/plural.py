@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-_IRREGULAR = {"entry": "entries", "was": "were", "is": "are"}
+_IRREGULAR = {"entry": "entries", "was": "were", "is": "are", "process": "processes"}
 
 
 def plural(noun: str, n: int) -> str:

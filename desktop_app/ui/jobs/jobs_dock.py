@@ -159,10 +159,19 @@ class JobsDock(QDockWidget):
     # -- server ---------------------------------------------------------------------------------
 
     def set_server(self, server: Any) -> None:
-        """Show ``server``'s jobs (None: empty tables, sampling stops)."""
+        """Show ``server``'s jobs (None: empty tables, sampling stops).
+
+        A server with ``read_only`` (another process's jobs, seen through its heartbeat) is shown
+        but cannot be acted on: pause, run, edit and remove are off.
+        """
         self.server = server
         self._sampler.reset()
-        self.status.setText(" ")  # "Resumed 'forever'" was about the previous server's job
+        # "Resumed 'forever'" was about the previous server's job
+        self.status.setText(
+            f"Jobs of {getattr(server, 'key', 'another process')} — read-only: they run in that process"
+            if self.read_only
+            else " "
+        )
         self.jobs_model.clear()
         self.routes_model.clear()
         for dialog in (self.edit_dialog, self.traceback_dialog):
@@ -245,9 +254,16 @@ class JobsDock(QDockWidget):
         self.jobs_view.selectRow(row)
         return True
 
+    @property
+    def read_only(self) -> bool:
+        """True while the jobs shown belong to another process (they can be watched, not changed)."""
+        return bool(getattr(self.server, "read_only", False))
+
     def _update_actions(self) -> None:
         row = self.selected_row()
         has = row is not None and self.server is not None
+        shown = has
+        has = has and not self.read_only
         job = row.job if row is not None else None
         paused = bool(getattr(job, "paused", False))
         self.pause_action.setEnabled(has and not paused and not getattr(job, "completed", False))
@@ -255,7 +271,7 @@ class JobsDock(QDockWidget):
         self.run_now_action.setEnabled(has)
         self.edit_action.setEnabled(has)
         self.remove_action.setEnabled(has)
-        self.show_error_action.setEnabled(has and bool(getattr(job, "errors", 0)))
+        self.show_error_action.setEnabled(shown and bool(getattr(job, "errors", 0)))
 
     def _context_menu(self, pos: QPoint) -> None:
         index = self.jobs_view.indexAt(pos)
@@ -290,7 +306,7 @@ class JobsDock(QDockWidget):
 
     def _act(self, verb: str, call: Callable[[Any, str], Any]) -> Future[Any] | None:
         row = self.selected_row()
-        if row is None or self.server is None:
+        if row is None or self.server is None or self.read_only:
             return None
         registry, name = self._registry(row), row.job.name
 
@@ -320,7 +336,7 @@ class JobsDock(QDockWidget):
     def run_selected(self) -> Future[Any] | None:
         """Invoke the selected job once on a worker thread (not counted, as ``invoke`` is)."""
         row = self.selected_row()
-        if row is None or self.server is None:
+        if row is None or self.server is None or self.read_only:
             return None
         job, registry = row.job, self._registry(row)
         name = job.name
@@ -358,7 +374,7 @@ class JobsDock(QDockWidget):
     def edit_selected(self) -> JobEditDialog | None:
         """Open the interval / cron editor for the selected job (non-blocking; see JobEditDialog)."""
         row = self.selected_row()
-        if row is None or self.server is None:
+        if row is None or self.server is None or self.read_only:
             return None
         kind, job = row.key[0], row.job
         current = f"{job.interval:g}" if kind == "timer" else " | ".join(getattr(job, "sources", []))

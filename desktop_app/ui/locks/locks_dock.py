@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app.engine.deadlock import DeadlockCycle, detect_deadlocks
 from desktop_app.engine.locks import Lockable, LockStats, clock
+from desktop_app.ui.bridge.fleet_locks import TIMELINE_LAG
 from desktop_app.ui.locks.contention_timeline import TimelineBuilder, build_timeline, snapshot_lockables
 from desktop_app.ui.locks.contention_view import ContentionView
 from desktop_app.ui.locks.lock_table_model import (
@@ -53,6 +54,7 @@ from desktop_app.ui.locks.lock_table_model import (
     SORT_ROLE,
     LockTableModel,
 )
+from desktop_app.ui.locks.process_figures import ProcessFiguresPanel
 from desktop_app.ui.locks.slow_waits_panel import SlowWaitsPanel
 from desktop_app.ui.locks.timeline_data import WINDOWS, LockSnapshot, format_duration
 from desktop_app.ui.locks.timeline_style import DEADLOCK_COLOR, TimelineLegend
@@ -82,6 +84,8 @@ class LocksDock(QDockWidget):
         super().__init__("Locks", parent)
         self.setObjectName("LocksDock")
         self._server: Server | None = None
+        self._fleet: Callable[[], list[Any]] | None = None
+        """Attached to a Redis namespace: the fleet's lockables (read without I/O), instead of the server's."""
         self._suspects: dict[tuple[Any, ...], DeadlockCycle] = {}
         self._reported: dict[tuple[Any, ...], None] = {}  # keys of deadlocks already logged, oldest first
         self.deadlocks: list[DeadlockCycle] = []
@@ -153,6 +157,9 @@ class LocksDock(QDockWidget):
         self._size_columns()
         self.table.selectionModel().currentRowChanged.connect(self._on_table_row)
         tl.addWidget(self.table)
+        self.per_process = ProcessFiguresPanel()
+        self.per_process.hide()  # only for a fleet (attached to Redis)
+        tl.addWidget(self.per_process)
         split.addWidget(table_box)
 
         # timeline + slow waits
@@ -214,6 +221,14 @@ class LocksDock(QDockWidget):
         legend_row = QHBoxLayout()
         self.legend = TimelineLegend()
         legend_row.addWidget(self.legend)
+        self.lag_note = QLabel(f"Attached: {TIMELINE_LAG:.1f} s behind")
+        self.lag_note.setToolTip(
+            "Each process sends its lock uses in batches every quarter second; the timeline waits until\n"
+            "every process's uses of a moment have arrived, then draws it (holders in the table are live)."
+        )
+        self.lag_note.setStyleSheet("color: palette(placeholder-text); font-style: italic;")
+        self.lag_note.hide()
+        legend_row.addWidget(self.lag_note)
         legend_row.addStretch(1)
         layout.addLayout(legend_row)
         self.view = ContentionView()
@@ -251,9 +266,26 @@ class LocksDock(QDockWidget):
     def server(self) -> Server | None:
         return self._server
 
-    def set_server(self, server: Server | None) -> None:
-        """Show this server's lockables (None: show nothing); samples at once if visible."""
+    def set_server(self, server: Server | None, fleet: Callable[[], list[Any]] | None = None) -> None:
+        """Show this server's lockables (None: show nothing); samples at once if visible.
+
+        ``fleet``: attached to a Redis namespace, the callable giving every process's lockables
+        (``FleetLockable``s: sums over processes, holders ``HOST:PID/THREAD``, one timeline lane
+        per process/thread); the per-process figures show under the table, and Reset is off (the
+        counters belong to each process).
+        """
         self._server = server
+        self._fleet = fleet
+        self.per_process.setVisible(fleet is not None)
+        self.lag_note.setVisible(fleet is not None)
+        self._sized = False  # the per-process figures come or go: share the height out again
+        self._fit_table()
+        self.reset_button.setEnabled(fleet is None)
+        self.reset_button.setToolTip(
+            "Zero every lockable's counters, histograms, timeline and slow waits"
+            if fleet is None
+            else "Attached: each process keeps its own counters (they reset when it restarts)"
+        )
         self._builder.clear()
         self.view.reset()
         self._next_timeline = 0.0
@@ -271,6 +303,8 @@ class LocksDock(QDockWidget):
             self.sample_now()
 
     def lockables(self) -> list[Lockable]:
+        if self._fleet is not None:
+            return self._fleet()
         return self._server.all_lockables() if self._server is not None else []
 
     def sample_now(self) -> None:
@@ -285,6 +319,14 @@ class LocksDock(QDockWidget):
         self._refresh_timeline(locks=locks, force=not throttle)
         self._collect_slow_waits(locks)
         self._check_deadlocks(locks)
+        if self._fleet is not None:
+            self._show_per_process(locks)
+
+    def _show_per_process(self, locks: list[Any]) -> None:
+        """The selected lockable (else the global one) for each process, and their sum."""
+        name = self.selected_lock()
+        chosen = next((lk for lk in locks if lk.name == name), locks[0] if locks else None)
+        self.per_process.show_lock(chosen)
 
     def select_lock(self, name: str) -> None:
         """Select the lockable called ``name`` in the table (what clicking a timeline segment does)."""
@@ -339,6 +381,7 @@ class LocksDock(QDockWidget):
             + rows * self.table.verticalHeader().defaultSectionSize()
             + self.table.horizontalScrollBar().sizeHint().height()
             + 12
+            + (self.per_process.sizeHint().height() if self._fleet is not None else 0)
         )
         total = sum(self._split.sizes())
         if total > wanted * 2:
@@ -358,10 +401,14 @@ class LocksDock(QDockWidget):
         held = sum(1 for _, st in samples if st.holder is not None)
         waiting = sum(len(st.waiting) for _, st in samples)
         lost = sum(st.thread_time_lost for _, st in samples)
-        self.summary.setText(
+        text = (
             f"{len(samples)} lockable{'s' if len(samples) != 1 else ''} · {held} held · "
             f"{waiting} thread{'s' if waiting != 1 else ''} waiting · {format_duration(lost)} thread time lost"
         )
+        if self._fleet is not None:
+            processes = {pf.process for lk, _ in samples for pf in getattr(lk, "per_process", ())}
+            text += f" · in {len(processes)} process{'es' if len(processes) != 1 else ''}"
+        self.summary.setText(text)
 
     def _on_view_options(self) -> None:
         if self.live_check.isChecked():
@@ -388,7 +435,8 @@ class LocksDock(QDockWidget):
         if not force and started < self._next_timeline:
             return
         window, only = self._view_options()
-        now = clock()
+        # a fleet's uses arrive in batches: its timeline shows the present a moment late, complete
+        now = clock() - (TIMELINE_LAG if self._fleet is not None else 0.0)
         snaps = snapshot_lockables(self.lockables() if locks is None else locks)
         self._last_snaps, self._last_now = snaps, now
         timeline = self._builder.update(snaps, now, window, only_contended=only)

@@ -61,9 +61,13 @@ def arrange_docks(w: MainWindow) -> None:
     w.addDockWidget(area.RightDockWidgetArea, w.locks_dock)
     w.addDockWidget(area.RightDockWidgetArea, w.snapshots_dock)
     w.tabifyDockWidget(w.locks_dock, w.snapshots_dock)
+    w.addDockWidget(area.BottomDockWidgetArea, w.processes_dock)
     w.addDockWidget(area.BottomDockWidgetArea, w.jobs_dock)
+    # Processes left of Jobs: selecting a process shows its jobs beside it (shown when attached)
+    w.splitDockWidget(w.processes_dock, w.jobs_dock, Qt.Orientation.Horizontal)
     w.addDockWidget(area.BottomDockWidgetArea, w.log_dock)
     w.tabifyDockWidget(w.jobs_dock, w.log_dock)
+    w.processes_dock.hide()
     # The contention view is the studio's signature; the Jobs tab counts down to the demo's next tick.
     w.locks_dock.raise_()
     w.jobs_dock.raise_()
@@ -75,3 +79,16 @@ def size_docks(w: MainWindow) -> None:
     bottom = max(BOTTOM_MIN, round(w.height() * BOTTOM_SHARE))
     w.resizeDocks([w.locks_dock], [right], Qt.Orientation.Horizontal)
     w.resizeDocks([w.jobs_dock], [bottom], Qt.Orientation.Vertical)
+
+
+PROCESSES_SHARE = 0.36
+"""Attached: the Processes dock's share of the bottom row (the Jobs dock beside it has the rest)."""
+PROCESSES_MIN = 460
+
+
+def size_processes_dock(w: MainWindow) -> None:
+    """Give the Processes dock room beside the Jobs dock when it first shows (attaching)."""
+    dock = w.processes_dock
+    if dock.isFloating() or w.dockWidgetArea(dock) != Qt.DockWidgetArea.BottomDockWidgetArea:
+        return
+    w.resizeDocks([dock], [max(PROCESSES_MIN, round(w.width() * PROCESSES_SHARE))], Qt.Orientation.Horizontal)

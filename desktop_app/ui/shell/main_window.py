@@ -23,10 +23,14 @@ from PySide6.QtWidgets import (
 from desktop_app.engine import ScriptError
 from desktop_app.engine.paths import demo_script
 from desktop_app.engine.server import Server
+from desktop_app.ui.bridge.fleet_monitor import FleetMonitor
 from desktop_app.ui.bridge.state_bridge import StateBridge
 from desktop_app.ui.common.plural import count
 from desktop_app.ui.jobs.jobs_dock import JobsDock
 from desktop_app.ui.locks.locks_dock import LocksDock
+from desktop_app.ui.processes.processes_dock import ProcessesDock
+from desktop_app.ui.shell.attach_flows import AttachFlows
+from desktop_app.ui.shell.connection_banner import ConnectionBanner
 from desktop_app.ui.shell.dock_layout import arrange_docks, first_run_geometry, size_docks
 from desktop_app.ui.shell.log_dock import LogDock
 from desktop_app.ui.shell.main_toolbar import build_toolbar
@@ -45,8 +49,8 @@ FIRST_RUN_EXPAND_ROWS = 200
 """A state of at most this many rows (entries and everything nested) opens fully expanded on first run."""
 
 
-class MainWindow(StateFileFlows, QMainWindow):
-    """Hosts one Server at a time and shows its state live."""
+class MainWindow(AttachFlows, StateFileFlows, QMainWindow):
+    """Hosts one Server at a time and shows its state live, or shows a shared state on Redis (attached)."""
 
     def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -64,6 +68,9 @@ class MainWindow(StateFileFlows, QMainWindow):
         self.bridge = StateBridge(None, self)
         self.view = StateView(self.bridge, self.undo_stack, self)
         self.setCentralWidget(self.view)
+        self.banner = ConnectionBanner(self.view)
+        self.view.layout().insertWidget(0, self.banner)  # type: ignore[union-attr]
+        self.fleet = FleetMonitor(self)
         self._make_docks()
         self._make_actions()
         build_menus(self)
@@ -85,6 +92,12 @@ class MainWindow(StateFileFlows, QMainWindow):
         self.bridge.entries_changed.connect(self._expand_filled)
         self.bridge.entries_reset.connect(self._show_counts)
         self.bridge.entries_changed.connect(self._show_counts)
+        self.bridge.entries_reset.connect(self._hint_if_empty)
+        self.bridge.entries_changed.connect(self._hint_if_empty)
+        self.bridge.connection_changed.connect(self._on_connection)
+        self.fleet.processes_changed.connect(self.processes_dock.show_processes)
+        self.fleet.updated.connect(self._on_fleet_updated)
+        self.processes_dock.process_selected.connect(self._on_process_selected)
         self.bridge.start()
         self._restore_settings()
         self._update_title()
@@ -100,6 +113,7 @@ class MainWindow(StateFileFlows, QMainWindow):
         self.locks_dock = LocksDock(self)
         self.jobs_dock = JobsDock(self)
         self.snapshots_dock = SnapshotsDock(self.bridge, self.undo_stack, self)
+        self.processes_dock = ProcessesDock(self)
         arrange_docks(self)
 
     def _make_actions(self) -> None:
@@ -114,6 +128,16 @@ class MainWindow(StateFileFlows, QMainWindow):
         self.save_action = make_action(self, "Save", lambda: spawn(self.save_state()), K.Save)
         self.save_as_action = make_action(self, "Save As…", lambda: spawn(self.save_state_as()), K.SaveAs)
         self.quit_action = make_action(self, "Quit", self.close, "Ctrl+Q")
+        self.attach_action = make_action(
+            self,
+            "Attach to shared state…",
+            lambda: self.attach_dialog(),
+            "Ctrl+Shift+A",
+            "Show a state that processes share through Redis: its tree, processes and locks",
+        )
+        self.detach_action = make_action(
+            self, "Detach", lambda: spawn(self.detach()), None, "Back to the server in this window"
+        )
         self.undo_action = self.undo_stack.createUndoAction(self, "Undo")
         self.undo_action.setShortcut(QKeySequence(K.Undo))
         self.redo_action = self.undo_stack.createRedoAction(self, "Redo")
@@ -188,6 +212,9 @@ class MainWindow(StateFileFlows, QMainWindow):
         old = self.server
         if old is not None:
             await self.off_thread(old.stop)
+        if self.attached is not None:
+            self._leave_attached()
+            self._local_server = None  # stopped when we attached; the new script replaces it
         self.server = server
         self.script = script.resolve()
         self.settings.setValue("last_script", str(self.script))
@@ -208,7 +235,8 @@ class MainWindow(StateFileFlows, QMainWindow):
 
     def _attach(self, server: Server | None) -> None:
         self.bridge.set_server(server)
-        self.locks_dock.set_server(server)
+        # attached: the fleet's lockables (read without I/O), never the server's own (a round trip each)
+        self.locks_dock.set_server(server, fleet=self.fleet.lockables if self.attached is not None else None)
         self.jobs_dock.set_server(server)
         self.snapshots_dock.set_server(server)
         self.status_bar.rate_meter.clear()  # the old server's rate says nothing about this one
@@ -302,6 +330,11 @@ class MainWindow(StateFileFlows, QMainWindow):
     # -- status -----------------------------------------------------------------------------------
 
     def _update_title(self) -> None:
+        if self.attached is not None:
+            lost = self.bridge.connection is not None and not self.bridge.connection.ok
+            self.setWindowTitle(f"{APP_TITLE} — attached to {self.attached.shown}" + (" (connection lost)" if lost else ""))
+            self.status_bar.show_attached(self.attached.shown, connected=not lost)
+            return
         name = self.script.name if self.script else "no script"
         self.setWindowTitle(f"{APP_TITLE} — {name}")
         self.status_bar.show_script(name)
@@ -309,13 +342,19 @@ class MainWindow(StateFileFlows, QMainWindow):
     def _show_server_state(self) -> None:
         """The endpoint in the status bar, and Start / Stop enabled by whether the server runs."""
         server = self.server
-        self.status_bar.show_endpoint(server)
+        attached = self.attached is not None
+        self.status_bar.show_endpoint(None if attached else server)
         running = server is not None and server.running
-        self.start_action.setEnabled(server is not None and not running)
-        self.stop_action.setEnabled(running)
-        self.restart_action.setEnabled(server is not None)
+        # Attached, the window runs no server of its own: the processes run the jobs.
+        self.start_action.setEnabled(server is not None and not running and not attached)
+        self.stop_action.setEnabled(running and not attached)
+        self.restart_action.setEnabled(server is not None and not attached)
+        self.detach_action.setEnabled(attached)
 
     def _show_counts(self, *_: Any) -> None:
+        if self.attached is not None:  # counted from the tree: len() of a Redis state is a round trip
+            self.status_bar.show_counts(self.view.model.entry_count())
+            return
         self.status_bar.show_counts(len(self.server.state) if self.server is not None else 0)
 
     def _show_snapshot_taken(self, info: Any) -> None:
@@ -378,6 +417,7 @@ class MainWindow(StateFileFlows, QMainWindow):
         logging.getLogger().removeHandler(self.log_dock.handler)
         for dock in (self.locks_dock, self.jobs_dock, self.snapshots_dock):
             dock.set_server(None)
+        self.fleet.stop()
         self.bridge.stop()
         stuck: list[str] = []
         if self.server is not None:

@@ -10,7 +10,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QFileDialog
 
-from desktop_app.engine import StateFileError, persistence
+from desktop_app.engine import StateFileError, StateStoreError, persistence
 from desktop_app.engine.paths import data_dir, resources_dir
 from desktop_app.engine.server import Server
 from desktop_app.ui.bridge.edit_commands import ReplaceStateCommand
@@ -47,6 +47,7 @@ class StateFileFlows:
     server: Server | None
     script: Path | None
     bridge: Any
+    view: Any
     undo_stack: Any
     settings: Any
     recent_menu: Any
@@ -93,7 +94,11 @@ class StateFileFlows:
             self.notify("information", "Open state file", f"{file}\n\nThe file is missing or empty: nothing changed.")
             return False
         server = self.server
-        before = await self.off_thread(_entries_of, server)
+        try:
+            before = await self.off_thread(_entries_of, server)
+        except StateStoreError as err:  # attached, and Redis is away: nothing is loaded
+            self._file_error("Cannot open state file", file, err)
+            return False
         cmd = ReplaceStateCommand(
             self.bridge,
             before,
@@ -133,10 +138,12 @@ class StateFileFlows:
         if self.server is None:
             return False
         state = self.server.state
-        big = len(state) > 50_000 or (path.is_file() and path.stat().st_size > BIG_FILE)
+        # on Redis len() is a round trip: the tree's count says as much without one
+        n = self.view.model.entry_count() if getattr(state, "store_url", None) else len(state)
+        big = n > 50_000 or (path.is_file() and path.stat().st_size > BIG_FILE)
         try:
             await self._with_progress(f"Saving {path.name}…", lambda: state.save(path, **kwargs), big=big)
-        except (StateFileError, ValueError) as err:
+        except (StateFileError, StateStoreError, ValueError) as err:
             self._file_error("Cannot save state", path, err)
             return False
         self.statusBar().showMessage(f"Saved {path}", 5000)

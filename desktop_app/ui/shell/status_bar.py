@@ -74,6 +74,14 @@ class StatusBar(QStatusBar):
 
     def show_script(self, name: str) -> None:
         self.script_label.setText(f"Script: {name}")
+        self.script_label.setToolTip("")
+        self.script_label.setStyleSheet("")
+
+    def show_attached(self, shown: str, *, connected: bool = True) -> None:
+        """Attached to a shared state: its URL (never a password) and namespace, and whether Redis answers."""
+        self.script_label.setText(f"Attached: {shown}" + ("" if connected else " — connection lost, retrying…"))
+        self.script_label.setToolTip("File → Detach returns to the server in this window")
+        self.script_label.setStyleSheet("" if connected else "color: #c62828; font-weight: bold;")
 
     def show_endpoint(self, server: Any) -> None:
         """The server's URLs while it runs, "stopped" when it does not, a warning for an endpoint that failed."""

@@ -47,6 +47,9 @@ def build_menus(w: MainWindow) -> None:
     for label, path, dock in demos():
         demo_menu.addAction(make_action(w, label, lambda p=path, d=dock: w.spawn(w.open_demo(p, d))))
     file_menu.addSeparator()
+    file_menu.addAction(w.attach_action)
+    file_menu.addAction(w.detach_action)
+    file_menu.addSeparator()
     file_menu.addAction(w.open_state_action)
     w.recent_menu = QMenu("Recent state files", w)
     file_menu.addMenu(w.recent_menu)
@@ -64,7 +67,7 @@ def build_menus(w: MainWindow) -> None:
     for act in w.view.view_actions():
         view.addAction(act)
     view.addSeparator()
-    for dock in (w.log_dock, w.locks_dock, w.jobs_dock, w.snapshots_dock):
+    for dock in (w.log_dock, w.locks_dock, w.jobs_dock, w.snapshots_dock, w.processes_dock):
         view.addAction(dock.toggleViewAction())
     server = bar.addMenu("&Server")
     server.addAction(w.start_action)

@@ -305,7 +305,8 @@ class SnapshotsDock(QDockWidget):
         server = self.server
         if server is None:
             return None
-        if self._last_auto_version is not None and server.state.version == self._last_auto_version:
+        on_redis = getattr(server, "store", None) is not None  # there `version` is a round trip: not here
+        if not on_redis and self._last_auto_version is not None and server.state.version == self._last_auto_version:
             return None  # `version` is a plain int read: no lock
         return self.take_snapshot("auto", auto=True)
 
