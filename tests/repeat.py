@@ -26,7 +26,7 @@ DEFAULT_TARGETS = [
     "tests/engine/test_timers.py",
     "tests/engine/test_schedules.py",
     *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "tests" / "engine").glob("test_routes*.py")),
-    "tests/ui/test_bridge.py",
+    "tests/ui/bridge",
 ]
 
 
