@@ -363,6 +363,12 @@ class StateView(LiveFollow, ViewMemory, QWidget):
         if self._follow is None:
             return
         path, deadline = self._follow
+        if self.tree.state() == QAbstractItemView.State.EditingState:
+            # The person has moved on to edit another cell: moving the current cell now would make
+            # the view commit (half-typed text) and close their editor under them, and an Enter
+            # already pressed in it would then commit an editor the view no longer has.
+            self._follow = None
+            return
         if self.model.node_for_path(path, fetch=False) is not None and self.select_path(path):
             self._follow = None
         elif time.monotonic() > deadline:

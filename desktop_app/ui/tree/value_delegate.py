@@ -8,6 +8,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractItemModel, QEvent, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QGuiApplication, QKeyEvent
 from PySide6.QtWidgets import (
+    QAbstractItemDelegate,
     QComboBox,
     QLineEdit,
     QStyledItemDelegate,
@@ -168,4 +169,10 @@ class ValueDelegate(QStyledItemDelegate):
                         # Keep the editor open with the text, so the person can fix it.
                         self.refuse(editor, problem)
                         return True
+                    # Commit now, not through Qt's queued commit: a live update or a selection
+                    # change landing in between closes the editor first, and the late commit
+                    # then names an editor the view no longer has.
+                    self.commitData.emit(editor)
+                    self.closeEditor.emit(editor, QAbstractItemDelegate.EndEditHint.SubmitModelCache)
+                    return True
         return super().eventFilter(editor, event)
