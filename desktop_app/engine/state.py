@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import os
 import re
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -247,6 +248,30 @@ class SharedState:
     def changes_since(self, version: int) -> Changes:
         """Changes after ``version``; ``resync`` is True when the reader fell behind the ring or a reset happened."""
         return self._store.changes_since(version)
+
+    def add_change_event(self, event: threading.Event) -> None:
+        """Have ``event`` set after every change, so a viewer can wait for one instead of polling ``version``.
+
+        The event is set outside the state's mutex, after ``version`` has grown: a reader that
+        clears it *before* reading ``version`` never misses a change. A write costs one emptiness
+        check while nobody listens, and one ``is_set()`` per listener while a reader is busy.
+
+        Example:
+            >>> state = SharedState(); changed = threading.Event()
+            >>> state.add_change_event(changed); _ = state.set("a", 1)
+            >>> changed.is_set()
+            True
+        """
+        store = self._store
+        with store.mutex:
+            if event not in store.change_events:
+                store.change_events = (*store.change_events, event)
+
+    def remove_change_event(self, event: threading.Event) -> None:
+        """Stop setting ``event`` on changes (unknown events are ignored)."""
+        store = self._store
+        with store.mutex:
+            store.change_events = tuple(e for e in store.change_events if e is not event)
 
     def entries(self) -> list[EntryInfo]:
         """Every entry with its version, time and writer thread (values by reference)."""

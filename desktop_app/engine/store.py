@@ -107,6 +107,14 @@ class MemoryStore:
         self.version = 0
         # Raw tuples in ChangeRecord field order; readers build the records (keeps writes cheap).
         self.ring: deque[tuple[int, str, str, float, str, str | None]] = deque(maxlen=ring_size)
+        # Set after every change (outside the mutex), so a viewer sleeps until something happens
+        # instead of polling ``version``; a tuple, swapped whole, so writers iterate it lock-free.
+        self.change_events: tuple[threading.Event, ...] = ()
+
+    def _changed(self) -> None:
+        for event in self.change_events:
+            if not event.is_set():  # a reader still busy with the last change needs no second set()
+                event.set()
 
     def _record(self, op: str, name: str, now: float, thread: str, old: str | None = None) -> int:
         self.version = v = self.version + 1
@@ -124,6 +132,8 @@ class MemoryStore:
             self.version = v = self.version + 1
             self.ring.append((v, "set", shown, now, thread, None))
             self.entries[key] = _Entry(shown, value, scope, v, now, thread)
+        if self.change_events:
+            self._changed()
 
     def remove(self, key: str) -> _Entry | None:
         now, thread = _now(), _thread_name()
@@ -131,7 +141,9 @@ class MemoryStore:
             old = self.entries.pop(key, None)
             if old is not None:
                 self._record("remove", old.name, now, thread)
-            return old
+        if old is not None and self.change_events:
+            self._changed()
+        return old
 
     def touch(self, key: str) -> bool:
         now, thread = _now(), _thread_name()
@@ -141,7 +153,9 @@ class MemoryStore:
                 return False
             e.version = self._record("touch", e.name, now, thread)
             e.time, e.thread = now, thread
-            return True
+        if self.change_events:
+            self._changed()
+        return True
 
     def rename(self, key: str, new_key: str, new_name: str) -> None:
         now, thread = _now(), _thread_name()
@@ -154,6 +168,8 @@ class MemoryStore:
             del self.entries[key]
             v = self._record("rename", new_name, now, thread, e.name)
             self.entries[new_key] = _Entry(new_name, e.value, e.scope, v, now, thread)
+        if self.change_events:
+            self._changed()
 
     def load(self, items: Iterable[tuple[str, Any, list[str]]], *, merge: bool) -> None:
         now, thread = _now(), _thread_name()
@@ -165,12 +181,14 @@ class MemoryStore:
                     shown = old.name if old is not None else name
                     v = self._record("set", shown, now, thread)
                     self.entries[key] = _Entry(shown, value, scope, v, now, thread)
-                return
-            v = self._record("reset", "", now, thread)
-            fresh: dict[str, _Entry] = {}
-            for key, name, value, scope in prepared:
-                fresh[key] = _Entry(name, value, scope, v, now, thread)
-            self.entries = fresh
+            else:
+                v = self._record("reset", "", now, thread)
+                fresh: dict[str, _Entry] = {}
+                for key, name, value, scope in prepared:
+                    fresh[key] = _Entry(name, value, scope, v, now, thread)
+                self.entries = fresh
+        if self.change_events:
+            self._changed()
 
     def items(self) -> list[_Entry]:
         with self.mutex:

@@ -217,6 +217,13 @@ class RedisSharedState(SharedState):
     def changes_since(self, version: int) -> Changes:
         return self._redis.changes_since(version)
 
+    def add_change_event(self, event: threading.Event) -> None:
+        """Not on Redis: other processes change the state too; follow the feed (``XREAD BLOCK``) instead."""
+        raise NotImplementedError("a Redis state is followed through its change feed, not change events")
+
+    def remove_change_event(self, event: threading.Event) -> None:
+        """Nothing to remove: ``add_change_event`` never registers on Redis."""
+
     def entries(self) -> list[EntryInfo]:
         """Every entry (fresh copies), read in one consistent MULTI, sorted by name."""
         return [
