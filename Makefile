@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test lint bench clean test-repeat
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py desktop_app/engine/hotpath/_hotpath.c
 	test -d $(VENV) || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]'

@@ -9,11 +9,13 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from desktop_app.engine import hotpath
 from desktop_app.engine.errors import ScriptError
 from desktop_app.engine.http.endpoint import Endpoint
 from desktop_app.engine.http.listener import Http
@@ -78,8 +80,14 @@ class Server:
             # the same lockable objects as the state's, so re-entrancy and fencing see one owner
             self.lockables = Lockables(factory=lambda name: state.lock_space.lockable(name, lease_ms))
         self._presence: Any = None
-        # LockGuard keeps no per-use state, so the common `with server.lock():` reuses one.
-        self._global_guard = LockGuard(self.lockable, None, None)
+        # The common `with server.lock():` reuses one guard. On an in-process lockable its enter/exit
+        # are the hot path's own, so it costs what `with server.lockable:` costs; a Redis lockable
+        # takes more than its local lock and goes through LockGuard (LockGuard keeps no per-use state).
+        self._global_guard: AbstractContextManager[Lockable] = (
+            hotpath.Guard(self.lockable)
+            if type(self.lockable) is Lockable
+            else LockGuard(self.lockable, None, None)
+        )
         self.timers = Timers(self)
         self.schedules = Schedules(self)
         self.http = Http(self, threads)
@@ -101,7 +109,7 @@ class Server:
         *,
         timeout: float | None = None,
         check_global: bool = False,
-    ) -> LockGuard:
+    ) -> AbstractContextManager[Lockable]:
         """A context manager holding ``target`` (None = global, a name, or a Lockable).
 
         Args:
@@ -332,6 +340,13 @@ class Server:
 
     def __repr__(self) -> str:
         return f"<Server {self.script or self.root} {'running' if self._running else 'stopped'}>"
+
+
+# With the compiled hot paths, `server.lock()` without arguments returns the global guard without
+# running bytecode; a call with arguments runs the method above.
+_compiled_lock = hotpath.compiled_server_lock(Server.lock)
+if _compiled_lock is not None:
+    Server.lock = _compiled_lock  # type: ignore[method-assign]
 
 
 def _script_line(err: BaseException, script: Path | None) -> int | None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
+from desktop_app.engine.hotpath import thread_names
 from desktop_app.engine.http.messages import Response
 from desktop_app.engine.jobs.daemon_pool import DaemonPool
 from desktop_app.engine.jobs.failure_log import FailureLog
@@ -144,6 +145,7 @@ class JobStats:
 def rename_thread(name: str) -> None:
     """Pool threads take the job's name while it runs, so locks, logs and tracebacks name the job."""
     threading.current_thread().name = name
+    thread_names.note()  # locks and state writes record idents; from now on this one reads `name`
 
 
 def job_pool(workers: int, prefix: str) -> DaemonPool:

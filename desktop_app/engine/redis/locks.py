@@ -34,8 +34,11 @@ from typing import Any, ClassVar
 
 import orjson
 
+from desktop_app.engine import hotpath
 from desktop_app.engine import locks as _locks
 from desktop_app.engine.errors import LockLost, StateStoreError
+from desktop_app.engine.hotpath import thread_names
+from desktop_app.engine.lock_records import _site, _to_holder
 from desktop_app.engine.locks import Holder, Lockable, clock
 from desktop_app.engine.redis import scripts as lua
 from desktop_app.engine.redis.conn import RedisConnection, identity
@@ -61,7 +64,7 @@ WAKE_GRACE = 0.002
 """A release wakes a waiter this much later, unless the releasing process took the lock again."""
 
 # Lock sites are the user's code: frames in this module are skipped like those in locks.py.
-_locks._SKIP_FILES.add(__file__)
+hotpath.skip_frames_in(__file__)
 
 
 class _Tokens:
@@ -347,11 +350,11 @@ class LockSpace:
         try:
             with self.conn.errors("publishing lock events"):
                 pipe = self.conn.client.pipeline(transaction=False)
-                for lock, (thread, requested, acquired, released, site, contended, waiters) in batch:
+                for lock, (ident, requested, acquired, released, code, lasti, contended, waiters) in batch:
                     fields = {
                         "lock": lock,
-                        "who": identity(thread),
-                        "site": f"{site[2]}:{site[3]}" if site else "",
+                        "who": identity(thread_names.name_of(ident, mono=requested)),
+                        "site": _site(code, lasti) if acquired is not None else "",
                         "requested": repr(_wall(requested, mono, wall)),
                         "acquired": repr(_wall(acquired, mono, wall)) if acquired is not None else "",
                         "released": repr(_wall(released, mono, wall)),
@@ -537,50 +540,54 @@ class RedisLockable(Lockable):
         """Acquire across processes, re-entrant per thread; False when not acquired in time."""
         me = get_ident()
         if self._owner == me:
-            self._lock.acquire()
-            self._depth += 1
-            return True
+            return super().acquire()  # one more level: the hot path only counts it
+        thread_names.note()  # the hot path's own acquire, which notes new owners, is bypassed here
         requested = clock()
         deadline = None if timeout is None or timeout < 0 else requested + timeout
         contended = False
-        if not self._lock.acquire(False):
+        if not self._wait_lock(0):
             contended = True
             if not blocking:
                 self._note_failed(me, requested, requested, stacks=False)
                 return False
             self._waiting[me] = (current_thread().name, requested)
             try:
-                got = self._lock.acquire(True, -1 if deadline is None else max(0.0, deadline - clock()))
+                got = self._wait_lock(-1.0 if deadline is None else max(0.0, deadline - clock()))
             finally:
                 self._waiting.pop(me, None)
             if not got:
-                self._failed(me, requested)
+                self._give_up(me, requested)
                 return False
-        file, line = _locks._caller_frame()
+        # The local lock is taken (unrecorded); now the Redis key.
+        code, lasti = _locks._caller_site()
         self._contended_remote = False
         self._lease_lost = False
         self._waiting[me] = (current_thread().name, requested)
         try:
-            token = self._space.take(self, blocking, deadline, f"{file}:{line}")
+            token = self._space.take(self, blocking, deadline, _site(code, lasti))
         except BaseException:
-            self._lock.release()
+            self._unlock()
             raise
         finally:
             self._waiting.pop(me, None)
         if token is None:
-            self._lock.release()
-            self._failed(me, requested)
+            self._unlock()
+            self._give_up(me, requested)
             return False
         self._token = token
-        self._on_acquired(me, requested, clock(), contended=contended or self._contended_remote)
+        now = clock()
+        contended = contended or self._contended_remote
+        self._took(me, requested, now, code, lasti, contended)
+        if contended and now - requested >= self.slow_wait_threshold:
+            self._keep_slow_wait(current_thread().name, now - requested, now, None, timed_out=False)
         return True
 
     __enter__ = acquire
 
-    def _failed(self, me: int, requested: float) -> None:
+    def _give_up(self, me: int, requested: float) -> None:
         now = clock()
         self._note_failed(me, requested, now, stacks=True)
-        self._space.publish(self.name, (current_thread().name, requested, None, now, None, True, 0))
+        self._space.publish(self.name, (me, requested, None, now, None, -1, True, 0))
 
     def release(self) -> None:
         """Release one level; the outermost deletes the Redis key if this holder still owns it.
@@ -592,27 +599,17 @@ class RedisLockable(Lockable):
         if self._owner != get_ident():
             raise RuntimeError(f"cannot release lock '{self.name}': not held by this thread")
         if self._depth > 1:
-            self._depth -= 1
-            self._lock.release()
+            super().release()  # one level: the hot path only counts it down
             return
-        now = clock()
-        held = now - self._acquired_at
-        self._hold.add(held)
-        info = self._hold_info
-        waiters = len(self._waiting)
-        if info is not None:
-            raw = (info[0], self._requested_at, self._acquired_at, now, info, self._was_contended, waiters)
-            self._events.append(raw)
-            self._space.publish(self.name, raw)
+        # The hold and its event are recorded now; the local lock stays taken until the key is gone,
+        # so this process's next holder does not queue on Redis behind its own release.
+        self._space.publish(self.name, self._release_held())
         token, lost = self._token, self._lease_lost
         self._token = None
-        self._hold_info = None
-        self._owner = 0
-        self._depth = 0
         try:
             freed = self._space.give_back(self, token) if token is not None else False
         finally:
-            self._lock.release()
+            self._unlock()
         if not freed or lost:
             raise LockLost(self.name, "its release freed nothing (the lock belongs to whoever holds it now)")
 
@@ -634,9 +631,9 @@ class RedisLockable(Lockable):
     @property
     def holder(self) -> Holder | None:
         """The holder: a thread here, else whoever Redis says (``HOST:PID/THREAD``), else None."""
-        info = self._hold_info
-        if info is not None:
-            return _locks._to_holder(info)
+        raw = self._hold_raw()
+        if raw is not None:
+            return _to_holder(raw)
         try:
             return self._space.remote_holder(self)
         except StateStoreError as err:
