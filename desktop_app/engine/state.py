@@ -9,17 +9,19 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from desktop_app.engine import persistence
+from desktop_app.engine import hotpath, persistence
+from desktop_app.engine.hotpath import thread_names
 from desktop_app.engine.locks import Lockable
-from desktop_app.engine.store import ChangeRecord, Changes, EntryInfo, MemoryStore, _Entry
+from desktop_app.engine.store import ChangeRecord, Changes, EntryInfo, MemoryEntry, MemoryStore, _Entry
 
 __all__ = ["CHANGE_RING_SIZE", "ChangeRecord", "Changes", "EntryInfo", "SharedState"]
 
 CHANGE_RING_SIZE = 10_000
 
 ScopeArg = str | Sequence[str] | None
+E = TypeVar("E", MemoryEntry, _Entry)
 
 
 def _norm_scope(scope: ScopeArg) -> list[str]:
@@ -40,9 +42,7 @@ def _check_name(name: object) -> str:
     return name
 
 
-def select(
-    entries: list[_Entry], pattern: str | None, scope: ScopeArg, include: ScopeArg, exclude: ScopeArg
-) -> list[_Entry]:
+def select(entries: list[E], pattern: str | None, scope: ScopeArg, include: ScopeArg, exclude: ScopeArg) -> list[E]:
     """The entries matching (AND) scope (any-of), include, exclude (wins) and an unanchored regex."""
     rx = None
     if pattern is not None and pattern.strip():
@@ -184,7 +184,7 @@ class SharedState:
 
     def _select(
         self, pattern: str | None, scope: ScopeArg, include: ScopeArg, exclude: ScopeArg
-    ) -> list[_Entry]:
+    ) -> Sequence[MemoryEntry | _Entry]:
         return select(self._store.items(), pattern, scope, include, exclude)
 
     def clear(self) -> None:
@@ -275,15 +275,19 @@ class SharedState:
 
     def entries(self) -> list[EntryInfo]:
         """Every entry with its version, time and writer thread (values by reference)."""
+        name_of = thread_names.name_of  # writers are recorded as idents: named when read
         return [
-            EntryInfo(e.name, e.value, tuple(e.scope), e.version, e.time, e.thread) for e in self._store.items()
+            EntryInfo(e.name, e.value, tuple(e.scope), e.version, e.time, name_of(e.thread, wall=e.time))
+            for e in self._store.items()
         ]
 
     def entry(self, name: str) -> EntryInfo | None:
         e = self._store.get(_check_name(name).casefold())
         if e is None:
             return None
-        return EntryInfo(e.name, e.value, tuple(e.scope), e.version, e.time, e.thread)
+        return EntryInfo(
+            e.name, e.value, tuple(e.scope), e.version, e.time, thread_names.name_of(e.thread, wall=e.time)
+        )
 
     def snapshot(self) -> dict[str, dict[str, Any]]:
         """A deep copy ``{name: {"Value": ..., "Scope": [...]}}``, taken under the global lockable."""
@@ -353,3 +357,11 @@ class SharedState:
 
     def __repr__(self) -> str:
         return f"<SharedState {len(self)} entries, version {self.version}>"
+
+
+# With the compiled hot paths, set() and get() run without bytecode: the same checks (they call
+# _check_name and _norm_scope for anything unusual), the same results; the methods above stay the
+# specification and run on the pure hot paths. RedisSharedState has its own set() and get().
+_compiled = hotpath.compiled_state_methods(_check_name, _norm_scope)
+if _compiled is not None:
+    SharedState.set, SharedState.get = _compiled  # type: ignore[method-assign]

@@ -3,17 +3,20 @@
 The Redis store (``redis/store.py``) implements the same interface. SharedState picks its
 implementation when it is built (``SharedState(store=None)`` in memory, ``store="redis://..."`` on
 Redis), so the in-memory hot path reads ``MemoryStore.entries`` directly with no per-call dispatch.
+The in-memory store's write and its entries are the hot path's (``hotpath.StoreCore``,
+``hotpath.Entry``, compiled when built): they record the writer as a thread ident, which
+``thread_names`` turns into a name when a reader asks.
 """
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
-from threading import current_thread
 from typing import Any, Protocol
+
+from desktop_app.engine import hotpath
+from desktop_app.engine.hotpath import thread_names
 
 _now = time.time
 
@@ -40,6 +43,8 @@ class Changes:
 
 
 class _Entry:
+    """An entry as the Redis store reads it: ``thread`` is the writer's ``HOST:PID/THREAD``."""
+
     __slots__ = ("name", "scope", "thread", "time", "value", "version")
 
     def __init__(self, name: str, value: Any, scope: list[str], version: int, time: float, thread: str) -> None:
@@ -61,10 +66,6 @@ class EntryInfo:
     version: int
     time: float
     thread: str
-
-
-def _thread_name() -> str:
-    return current_thread().name
 
 
 class StateStore(Protocol):
@@ -94,49 +95,31 @@ class StateStore(Protocol):
     def changes_since(self, version: int) -> Changes: ...
 
 
-class MemoryStore:
+MemoryEntry = hotpath.Entry
+"""An in-memory entry: name, value, scope, version, time and the writer's thread ident."""
+
+
+class MemoryStore(hotpath.StoreCore):
     """The in-memory store: a dict of entries and a ring of change records, in this process only.
 
-    The mutex guards the dict and the change ring only; it is never held while calling user code,
-    serialising or doing I/O.
+    ``hotpath.StoreCore`` holds ``mutex``, ``entries``, ``version``, ``ring`` (raw tuples in
+    ChangeRecord field order, with the writer's thread ident; readers build the records) and
+    ``change_events`` (set after every change, outside the mutex, so a viewer sleeps until something
+    happens instead of polling ``version``; a tuple, swapped whole, so writers iterate it lock-free),
+    and the hot ``set``, which sets them too. The mutex guards the dict and the change ring only; it
+    is never held while calling user code, serialising or doing I/O.
     """
 
-    def __init__(self, ring_size: int) -> None:
-        self.mutex = threading.Lock()
-        self.entries: dict[str, _Entry] = {}
-        self.version = 0
-        # Raw tuples in ChangeRecord field order; readers build the records (keeps writes cheap).
-        self.ring: deque[tuple[int, str, str, float, str, str | None]] = deque(maxlen=ring_size)
-        # Set after every change (outside the mutex), so a viewer sleeps until something happens
-        # instead of polling ``version``; a tuple, swapped whole, so writers iterate it lock-free.
-        self.change_events: tuple[threading.Event, ...] = ()
-
-    def _changed(self) -> None:
-        for event in self.change_events:
-            if not event.is_set():  # a reader still busy with the last change needs no second set()
-                event.set()
-
-    def _record(self, op: str, name: str, now: float, thread: str, old: str | None = None) -> int:
+    def _record(self, op: str, name: str, now: float, thread: int, old: str | None = None) -> int:
         self.version = v = self.version + 1
         self.ring.append((v, op, name, now, thread, old))
         return v
 
-    def get(self, key: str) -> _Entry | None:
+    def get(self, key: str) -> MemoryEntry | None:
         return self.entries.get(key)
 
-    def set(self, key: str, name: str, value: Any, scope: list[str]) -> None:
-        now, thread = _now(), current_thread().name
-        with self.mutex:
-            old = self.entries.get(key)
-            shown = old.name if old is not None else name
-            self.version = v = self.version + 1
-            self.ring.append((v, "set", shown, now, thread, None))
-            self.entries[key] = _Entry(shown, value, scope, v, now, thread)
-        if self.change_events:
-            self._changed()
-
-    def remove(self, key: str) -> _Entry | None:
-        now, thread = _now(), _thread_name()
+    def remove(self, key: str) -> MemoryEntry | None:
+        now, thread = _now(), self._writer()
         with self.mutex:
             old = self.entries.pop(key, None)
             if old is not None:
@@ -146,7 +129,7 @@ class MemoryStore:
         return old
 
     def touch(self, key: str) -> bool:
-        now, thread = _now(), _thread_name()
+        now, thread = _now(), self._writer()
         with self.mutex:
             e = self.entries.get(key)
             if e is None:
@@ -158,7 +141,7 @@ class MemoryStore:
         return True
 
     def rename(self, key: str, new_key: str, new_name: str) -> None:
-        now, thread = _now(), _thread_name()
+        now, thread = _now(), self._writer()
         with self.mutex:
             e = self.entries.get(key)
             if e is None:
@@ -167,12 +150,12 @@ class MemoryStore:
                 raise ValueError(f"an entry named '{self.entries[new_key].name}' already exists")
             del self.entries[key]
             v = self._record("rename", new_name, now, thread, e.name)
-            self.entries[new_key] = _Entry(new_name, e.value, e.scope, v, now, thread)
+            self.entries[new_key] = MemoryEntry(new_name, e.value, e.scope, v, now, thread)
         if self.change_events:
             self._changed()
 
     def load(self, items: Iterable[tuple[str, Any, list[str]]], *, merge: bool) -> None:
-        now, thread = _now(), _thread_name()
+        now, thread = _now(), self._writer()
         prepared = [(name.casefold(), name, value, scope) for name, value, scope in items]
         with self.mutex:
             if merge:
@@ -180,17 +163,17 @@ class MemoryStore:
                     old = self.entries.get(key)
                     shown = old.name if old is not None else name
                     v = self._record("set", shown, now, thread)
-                    self.entries[key] = _Entry(shown, value, scope, v, now, thread)
+                    self.entries[key] = MemoryEntry(shown, value, scope, v, now, thread)
             else:
                 v = self._record("reset", "", now, thread)
-                fresh: dict[str, _Entry] = {}
+                fresh: dict[str, MemoryEntry] = {}
                 for key, name, value, scope in prepared:
-                    fresh[key] = _Entry(name, value, scope, v, now, thread)
+                    fresh[key] = MemoryEntry(name, value, scope, v, now, thread)
                 self.entries = fresh
         if self.change_events:
             self._changed()
 
-    def items(self) -> list[_Entry]:
+    def items(self) -> list[MemoryEntry]:
         with self.mutex:
             return list(self.entries.values())
 
@@ -205,5 +188,6 @@ class MemoryStore:
                 return Changes(current, (), True)
             # Records are contiguous: index by offset from the oldest.
             raw = [ring[i] for i in range(version + 1 - oldest, len(ring))]
-        records = tuple(ChangeRecord(*r) for r in raw)
+        name_of = thread_names.name_of
+        records = tuple(ChangeRecord(v, op, n, t, name_of(w, wall=t), old) for v, op, n, t, w, old in raw)
         return Changes(current, records, any(r.op == "reset" for r in records))

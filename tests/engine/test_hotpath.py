@@ -485,3 +485,108 @@ def test_the_save_depth_matches_the_file_format() -> None:
     from desktop_app.engine import persistence
 
     assert hotpath.SAVE_MAX_DEPTH == persistence.MAX_DEPTH == 200
+
+
+# -- SharedState.set/get and Server.lock: compiled fronts of the Python methods (both runs of the suite)
+
+
+def test_set_and_get_take_keywords_and_normalise_scopes() -> None:
+    from desktop_app.engine import SharedState
+
+    state = SharedState()
+    assert state.set(name="Hash", value={"v": 1}, scope="Users") == {"v": 1}
+    assert state.get("HASH", with_scope=True) == {"Value": {"v": 1}, "Scope": ["Users"]}
+    scope = ["a", "b"]
+    state.set("list", 1, scope)
+    scope.append("c")  # the state keeps its own copy
+    assert state.get("list", with_scope=True) == {"Value": 1, "Scope": ["a", "b"]}
+    state.set("tuple", 2, ("x",))
+    assert state.get("tuple", with_scope=True)["Scope"] == ["x"]
+    assert state.get("missing") is None and state.get("missing", 7) == 7
+    assert state.get("missing", default=7, with_scope=True) is None
+    assert state.set("none") is None and state.test("none")
+
+
+class _Name(str):
+    pass
+
+
+def test_set_and_get_refuse_what_the_python_methods_refuse() -> None:
+    from desktop_app.engine import SharedState
+
+    state = SharedState()
+    for bad in (None, "", 5):
+        with pytest.raises(ValueError, match="non-empty string name"):
+            state.set(bad, 1)  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="non-empty string name"):
+            state.get(bad)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="scope names must be strings"):
+        state.set("x", 1, [1])  # type: ignore[list-item]
+    with pytest.raises(TypeError):
+        state.set("x", 1, None, "extra")  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        state.set("x", valu=1)  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        state.get()  # type: ignore[call-arg]
+    state.set(_Name("Sub"), 3)
+    assert state.get("sub") == 3 and state.names() == ["Sub"]
+    assert state.version == 1  # nothing else was written
+
+
+def test_server_lock_without_arguments_is_the_global_guard() -> None:
+    from desktop_app.engine.server import Server
+
+    server = Server()
+    assert server.lock() is server.lock() is server._global_guard
+    with server.lock() as held:
+        assert held is server.lockable and held.held_by_me()
+    with server.lock(None, timeout=1) as held, server.lock("GLOBAL") as again:
+        assert held is again is server.lockable
+    with pytest.raises(TypeError):
+        server.lock(None, 1)  # type: ignore[misc]
+    assert not server.lockable.locked()
+
+
+@pytest.mark.slow
+def test_writes_racing_the_python_store_methods_keep_the_feed_whole() -> None:
+    """set() (compiled or not) against remove/touch/merge-load holding the mutex across bytecodes."""
+    from desktop_app.engine import SharedState
+
+    state = SharedState(ring_size=200_000)
+    errors: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        try:
+            for i in range(3000):
+                state.set(f"k{i % 40}", (n, i))
+                if i % 5 == 0:
+                    state.remove(f"k{(i + n) % 40}")
+                if i % 7 == 0 and state.test(f"k{i % 40}"):
+                    try:
+                        state.touch(f"k{i % 40}")
+                    except KeyError:
+                        pass  # removed meanwhile
+                if i % 97 == 0:
+                    state.load_entries({f"k{i % 40}": ((n, -i), ["merged"])}, merge=True)
+        except BaseException as err:
+            errors.append(err)
+
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # preempt often, also inside the Python methods' critical sections
+    try:
+        threads = [threading.Thread(target=writer, args=(n,), name=f"racer-{n}") for n in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(old)
+    assert errors == []
+    changes = state.changes_since(0)
+    versions = [r.version for r in changes.records]
+    assert versions == list(range(1, state.version + 1))  # no lost, duplicated or reordered record
+    by_version = {r.version: r for r in changes.records}
+    for info in state.entries():
+        record = by_version[info.version]  # every entry's version is a record of that entry
+        assert record.name == info.name and record.op in ("set", "touch")
+        assert record.thread == info.thread and record.thread.startswith("racer-")
