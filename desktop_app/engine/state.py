@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from desktop_app.engine import hotpath, persistence
 from desktop_app.engine.hotpath import thread_names
 from desktop_app.engine.locks import Lockable
+from desktop_app.engine.persistence import fast_save
 from desktop_app.engine.store import ChangeRecord, Changes, EntryInfo, MemoryEntry, MemoryStore, _Entry
 
 __all__ = ["CHANGE_RING_SIZE", "ChangeRecord", "Changes", "EntryInfo", "SharedState"]
@@ -321,13 +322,17 @@ class SharedState:
         """Save the selected entries atomically (temp file, fsync, rename) and return the file's path.
 
         Values are serialised under the global lockable, so a job mutating a value under it is never
-        half-written; the file is written after the lockable is released.
+        half-written; the file is written after the lockable is released. A whole-state save in the
+        default format (no filter, no depth) skips selection and the envelope (``fast_save``).
 
         Raises:
             StateFileError: a value the format cannot hold (naming its key path), or the file could not be written.
             ValueError: an unknown format.
         """
         target = self.resolve(path)
+        if fast_save.applies(format, scope, include, exclude, depth):
+            fast_save.save(self.lockable, self._store.items, target, compress)
+            return target
         with self.lockable:
             selected = self._select(None, scope, include, exclude)
             data = persistence.encode(

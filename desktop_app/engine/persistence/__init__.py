@@ -1,7 +1,9 @@
 """Save and restore files in Pode's state formats: strict encoding, tolerant reading, atomic writes.
 
 One module per seam: the formats (``pode_format``, ``pode_v2_format``), the checks they share, file
-writing and reading, paths. It imports only the standard library, orjson and ``engine.errors``.
+writing and reading, paths. It imports only the standard library, orjson and ``engine.errors``;
+``fast_save`` (a whole-state save straight from the store's entries) also uses ``engine.hotpath``
+and is imported from its own module, so the package itself stays below the hot path.
 """
 
 from __future__ import annotations
