@@ -20,7 +20,13 @@ lint: $(STAMP)
 	$(BIN)/mypy desktop_app/engine
 	$(BIN)/lint-imports
 
+# The engine's tests (and the UI tests that read lock statistics or wait on change events) run
+# twice: once on the pure-Python hot paths (STATE_STUDIO_PURE=1), then with everything else on the
+# compiled ones.
+PURE_TESTS := tests/engine tests/ui/locks tests/ui/bridge/test_bridge.py
+
 test: lint
+	STATE_STUDIO_PURE=1 $(BIN)/pytest -q $(PURE_TESTS)
 	$(BIN)/pytest -q
 
 # The timing-sensitive tests N times in a row (default 20) with one core kept busy: a flake shows here.
@@ -62,7 +68,8 @@ $(BUNDLE_EXE): $(STAMP) $(BUNDLE_INPUTS)
 	touch $@
 
 bundle-test: $(BUNDLE_EXE)
-	$(BUNDLE_EXE) --version
+	@v="$$($(BUNDLE_EXE) --version)" && echo "$$v" && case "$$v" in *"(compiled hot paths)"*) ;; \
+		*) echo "the bundle lacks desktop_app.engine.hotpath._hotpath (the compiled hot paths)" >&2; exit 1;; esac
 	tmp=$$(mktemp -d) && \
 		QT_QPA_PLATFORM=offscreen STATE_STUDIO_DATA_DIR="$$tmp" STATE_STUDIO_DEMO_PORT=0 \
 		$(BUNDLE_EXE) --self-test; rc=$$?; rm -rf "$$tmp"; exit $$rc

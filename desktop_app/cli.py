@@ -30,6 +30,14 @@ class _Fail(Exception):
     """One clear line for the user and a non-zero exit."""
 
 
+def _version() -> str:
+    # Which hot paths run: the compiled module, or its pure-Python twin (not built, or forced with
+    # STATE_STUDIO_PURE=1). The engine's hot-path package imports no Qt, so this stays quick.
+    from desktop_app.engine import hotpath
+
+    return f"state-studio {__version__} ({hotpath.IMPLEMENTATION} hot paths)"
+
+
 def _gui_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="state-studio",
@@ -42,7 +50,7 @@ def _gui_parser() -> argparse.ArgumentParser:
         metavar="SCRIPT",
         help="server script (a .py file defining setup(server)); default: the built-in demo",
     )
-    p.add_argument("--version", action="version", version=f"state-studio {__version__}")
+    p.add_argument("--version", action="version", version=_version())
     p.add_argument(
         "--self-test",
         action="store_true",

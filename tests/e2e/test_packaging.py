@@ -4,6 +4,7 @@ desktop-file-validate and appstreamcli, which .ci/run installs), and ``state-stu
 from __future__ import annotations
 
 import configparser
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -205,7 +206,25 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 def test_version_prints_the_pyproject_version() -> None:
     proc = _cli("--version")
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == f"state-studio {VERSION}"
+    assert proc.stdout.strip() in (
+        f"state-studio {VERSION} (compiled hot paths)",
+        f"state-studio {VERSION} (pure hot paths)",
+    )
+
+
+def test_version_says_which_hot_paths_run() -> None:
+    compiled = _cli("--version")
+    forced = subprocess.run(
+        [*CLI, "--version"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "STATE_STUDIO_PURE": "1"},
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert forced.stdout.strip().endswith("(pure hot paths)")
+    if importlib.util.find_spec("desktop_app.engine.hotpath._hotpath") is not None:
+        assert compiled.stdout.strip().endswith("(compiled hot paths)")
 
 
 def test_help_describes_the_command() -> None:
