@@ -14,6 +14,7 @@ import orjson
 from aiohttp import web
 
 from desktop_app.engine.http.endpoint import Endpoint, _host_port, _listen_error, is_loopback
+from desktop_app.engine.http.handoff import Handoff
 from desktop_app.engine.http.messages import (
     _JSON,
     MAX_BODY,
@@ -40,6 +41,8 @@ class _Run:
     def __init__(self, threads: int) -> None:
         # Daemon threads route-1..route-<threads>: a handler that never returns cannot keep the process alive.
         self.pool = DaemonPool("route", threads)
+        # Requests reach the pool through a Handoff: one wake-up per burst instead of one per request.
+        self.handoff = Handoff(self.pool, threads)
         self.thread: threading.Thread | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self.stopping: asyncio.Event | None = None
@@ -231,6 +234,7 @@ class Http:
                 pass
         if thread is not None:
             thread.join(max(0.0, deadline - time.monotonic()) + _JOIN_GRACE)
+        run.handoff.close()  # cancel the requests no worker has started, as cancel_futures does
         run.pool.shutdown(wait=False, cancel_futures=True)
         run.pool.join(deadline)
         with run.busy_cond:
@@ -412,10 +416,9 @@ class Http:
         peer = Request(
             method, request.path, dict(request.query.items()), request.headers, body, request.remote
         )
-        assert run.loop is not None
         try:
-            pending = run.loop.run_in_executor(run.pool, self._call, run, route, peer)
-        except RuntimeError:  # the pool is shut down: the server is stopping
+            pending = run.handoff.submit(self._call, run, route, peer)
+        except RuntimeError:  # the handoff is closed or the pool shut down: the server is stopping
             return error_response(503, "the server is stopping", route=route.name), route
         run.waiting.add(pending)
         try:
