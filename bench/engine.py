@@ -1,6 +1,10 @@
-"""Engine benchmarks (E1, E2 here; P1/P2 from persistence_bench): ratios against baselines in the same run.
+"""Engine benchmarks: E1, E2 (tight and realistic), P1/P2 (persistence_bench), R5 (http_bench, with wrk).
 
-Run: ``python -m bench.engine`` (add ``--quick`` for a smaller persistence state).
+Each figure is a ratio against a baseline measured in the same run, in interleaved rounds (the order
+flips each round), printed as the median and the range over the rounds; see bench/rounds.py.
+
+Run: ``python -m bench.engine`` (``make bench``); ``--rounds N`` (default 7), ``--quick`` for a smaller
+persistence state and shorter HTTP rounds.
 """
 
 from __future__ import annotations
@@ -8,31 +12,21 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import platform
-import statistics
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any
 
-from desktop_app.engine import SharedState
+from bench.rounds import Figure, faster, interleave, timed
+from desktop_app.engine import SharedState, hotpath
 from desktop_app.engine.server import Server
 
 N_OPS = 200_000
+THREADS = 4
 
 
-def _best(fn: Callable[[], None], reps: int = 5) -> float:
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
-def _line(label: str, ratio: float, target: str, ok: bool) -> str:
-    return f"{label:<62} {ratio:8.2f}x   target {target:<8} {'PASS' if ok else 'MISS'}"
-
-
-def e1() -> list[str]:
+def e1(rounds: int) -> list[Figure]:
     """state.set / state.get against a dict behind an RLock, and against a Manager dict."""
     keys = [f"k{i % 1000}" for i in range(N_OPS)]
     state = SharedState()
@@ -59,103 +53,137 @@ def e1() -> list[str]:
             with lock:
                 d.get(k)
 
-    t_set, t_get = _best(ours_set), _best(ours_get)
-    b_set, b_get = _best(base_set), _best(base_get)
-    out = [
-        _line(
-            "E1 state.set throughput vs `with RLock: d[k] = v`",
-            b_set / t_set,
-            ">= 0.5x",
-            b_set / t_set >= 0.5,
+    figures = [
+        Figure(
+            "E1 state.set vs `with RLock: d[k] = v`",
+            interleave(lambda: timed(ours_set), lambda: timed(base_set), rounds, ratio=faster),
+            0.5,
         ),
-        _line(
-            "E1 state.get throughput vs `with RLock: d.get(k)`",
-            b_get / t_get,
-            ">= 0.5x",
-            b_get / t_get >= 0.5,
+        Figure(
+            "E1 state.get vs `with RLock: d.get(k)`",
+            interleave(lambda: timed(ours_get), lambda: timed(base_get), rounds, ratio=faster),
+            0.5,
         ),
     ]
+    few = keys[:2000]
     with multiprocessing.Manager() as manager:
         md = manager.dict()
-        few = keys[:2000]
 
         def mgr() -> None:
             for i, k in enumerate(few):
                 md[k] = i
                 md.get(k)
 
-        t_mgr = _best(mgr, reps=3) / len(few)
-    t_ours = (t_set + t_get) / len(keys)
-    out.append(
-        _line(
-            "E1 state.set+get vs multiprocessing.Manager().dict()",
-            t_mgr / t_ours,
-            ">= 100x",
-            t_mgr / t_ours >= 100,
+        def ours_pair() -> None:
+            s, g = state.set, state.get
+            for i, k in enumerate(few):
+                s(k, i)
+                g(k)
+
+        # Per operation pair: the Manager's 2,000 against ours 50 times over, for a measurable time.
+        def ours_per_op() -> float:
+            return timed(lambda: [ours_pair() for _ in range(50)]) / 50
+
+        figures.append(
+            Figure(
+                "E1 state.set+get vs multiprocessing.Manager().dict()",
+                interleave(ours_per_op, lambda: timed(mgr), rounds, ratio=faster),
+                100,
+            )
         )
-    )
+    return figures
+
+
+def _contend(
+    make: Callable[[], AbstractContextManager[Any]], body: str, state: SharedState, per_thread: int
+) -> float:
+    """Wall time of THREADS threads each doing ``per_thread`` increments under ``make()``."""
+    box = {"n": 0}
+    state.set("n", 0)
+
+    def tight() -> None:
+        for _ in range(per_thread):
+            with make():
+                box["n"] += 1
+
+    def realistic() -> None:
+        get, set_ = state.get, state.set
+        for _ in range(per_thread):
+            with make():
+                set_("n", get("n") + 1)
+
+    work = tight if body == "tight" else realistic
+    threads = [threading.Thread(target=work, name=f"bench-{i}") for i in range(THREADS)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - start
+    done = box["n"] if body == "tight" else state.get("n")
+    assert done == THREADS * per_thread, f"lost updates: {done} != {THREADS * per_thread}"
+    return elapsed
+
+
+def e2(rounds: int) -> list[Figure]:
+    """Increments from 4 threads under server.lock() against the same under a bare RLock."""
+    server = Server()
+    rlock = threading.RLock()
+    lockable = server.lockable
+    state = server.state
+    out = []
+    for body, per_thread, shown in (
+        ("tight", 50_000, 'with server.lock(): box["n"] += 1'),
+        ("realistic", 20_000, 'with server.lock(): set("n", get("n")+1)'),
+    ):
+
+        def ours(body: str = body, per_thread: int = per_thread) -> float:
+            return _contend(server.lock, body, state, per_thread)
+
+        def bare(body: str = body, per_thread: int = per_thread) -> float:
+            return _contend(lambda: rlock, body, state, per_thread)
+
+        out.append(
+            Figure(
+                f"E2 {THREADS} threads, {shown} vs bare RLock",
+                interleave(ours, bare, rounds, ratio=faster),
+                0.75,
+            )
+        )
+        if body == "tight":
+
+            def plain(per_thread: int = per_thread) -> float:
+                return _contend(lambda: lockable, "tight", state, per_thread)
+
+            out.append(
+                Figure(
+                    f"E2 {THREADS} threads, same under with server.lockable: vs RLock",
+                    interleave(plain, bare, rounds, ratio=faster),
+                )
+            )
     return out
 
 
-def e2(threads: int = 4, per_thread: int = 50_000) -> list[str]:
-    """Read-modify-write increments under server.lock() against the same under a bare RLock."""
-
-    def run(make_ctx: Callable[[], object], state: SharedState) -> float:
-        state.set("n", 0)
-
-        def work() -> None:
-            get, set_ = state.get, state.set
-            for _ in range(per_thread):
-                with make_ctx():  # type: ignore[attr-defined]
-                    set_("n", get("n") + 1)
-
-        ts = [threading.Thread(target=work, name=f"bench-{i}") for i in range(threads)]
-        t0 = time.perf_counter()
-        for t in ts:
-            t.start()
-        for t in ts:
-            t.join()
-        elapsed = time.perf_counter() - t0
-        assert state.get("n") == threads * per_thread
-        return elapsed
-
-    server = Server()
-    rlock = threading.RLock()
-    ours = statistics.median(run(server.lock, server.state) for _ in range(3))
-    bare = statistics.median(run(lambda: rlock, server.state) for _ in range(3))
-    lockable = statistics.median(run(lambda: server.lockable, server.state) for _ in range(3))
-    return [
-        _line(
-            f"E2 {threads} threads x RMW under server.lock() vs bare RLock",
-            bare / ours,
-            ">= 0.75x",
-            bare / ours >= 0.75,
-        ),
-        _line(
-            f"E2 {threads} threads x RMW under `with lockable:` vs bare RLock",
-            bare / lockable,
-            ">= 0.75x",
-            bare / lockable >= 0.75,
-        ),
-    ]
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true", help="a smaller state for P1/P2")
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds per figure (default 7)")
+    parser.add_argument("--quick", action="store_true", help="a smaller state for P1/P2, shorter HTTP rounds")
     args = parser.parse_args()
     print(
         f"machine: {platform.processor() or platform.machine()}, {multiprocessing.cpu_count()} cores, "
-        f"Python {platform.python_version()}"
+        f"Python {platform.python_version()}, {hotpath.IMPLEMENTATION} hot paths"
     )
-    print("(ratios > 1 mean ours is faster than the baseline; each line says its target)")
-    for line in e1() + e2():
+    print(
+        f"(median ratio over {args.rounds} interleaved rounds, with the lowest and highest round; > 1x means "
+        "ours is faster, except 'x of' lines, where < 1 is better)"
+    )
+    for fig in e1(args.rounds) + e2(args.rounds):
+        print(fig.line(), flush=True)
+    from bench import http_bench, persistence_bench
+
+    for line in persistence_bench.run(20_000 if args.quick else 200_000, rounds=args.rounds):
         print(line, flush=True)
-    try:
-        from bench import persistence_bench
-    except ImportError:
-        return
-    for line in persistence_bench.run(20_000 if args.quick else 200_000):
+    for line in http_bench.run_wrk(rounds=args.rounds, seconds=2 if args.quick else 3):
         print(line, flush=True)
 
 

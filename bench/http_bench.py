@@ -1,32 +1,27 @@
 """HTTP benchmark (R5): the demo's GET / through the engine's routes against a bare aiohttp app, same run.
 
-Run: ``python -m bench.http_bench``. Both servers live in this process; the clients (aiohttp, 8 concurrent
-keep-alive connections) run in a separate process so they do not share the servers' GIL.
+Run: ``python -m bench.http_bench`` (``make bench`` runs it too). Both servers live in this process;
+the load comes from ``wrk -t2 -c32`` (Debian: ``apt-get install wrk``), which drives HTTP far harder
+than a Python client: an aiohttp client saturated first and pulled every server's ratio toward 1.
 """
 
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
-import platform
 import random
+import re
+import shutil
 import statistics
-import sys
+import subprocess
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import orjson
-from aiohttp import ClientSession, TCPConnector, web
+from aiohttp import web
 
+from bench.rounds import Figure
 from desktop_app.engine.server import Server
-
-REQUESTS = 4_000
-CLIENTS = 8
-WARMUP = 300
-ROUNDS = 3
-TARGET = 0.5
 
 
 def _values() -> dict[str, list[float]]:
@@ -94,129 +89,73 @@ class _Bare:
         self._thread.join(10)
 
 
-# -- the client (in its own process) ----------------------------------------------------------------
+# -- the load: wrk, in its own process -------------------------------------------------------------
+
+WRK = "wrk"
+WRK_ARGS = ("-t2", "-c32")
 
 
-class _Sample:
-    """One measured run: wall time, per-request latencies, failures, and CPU seconds on each side."""
+def _wrk(url: str, seconds: float) -> tuple[float, float, int]:
+    """(requests/s, server CPU microseconds per request, non-2xx answers) for one wrk run against ``url``.
 
-    def __init__(self, elapsed: float, latencies: list[float], failures: int, client_cpu: float) -> None:
-        self.elapsed = elapsed
-        self.latencies = latencies
-        self.failures = failures
-        self.client_cpu = client_cpu
-        self.server_cpu = 0.0
-
-    @property
-    def rps(self) -> float:
-        return len(self.latencies) / self.elapsed
-
-    def percentile(self, q: float) -> float:
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-async def _drive_async(url: str, total: int, concurrency: int) -> _Sample:
-    latencies: list[float] = []
-    failures = 0
-    left = total
-
-    async with ClientSession(connector=TCPConnector(limit=concurrency)) as session:
-
-        async def worker() -> None:
-            nonlocal left, failures
-            while left > 0:
-                left -= 1
-                t0 = time.perf_counter()
-                async with session.get(url) as resp:
-                    body = await resp.read()
-                    if resp.status != 200 or not body.startswith(b'{"values":['):
-                        failures += 1
-                latencies.append(time.perf_counter() - t0)
-
-        cpu0, started = time.process_time(), time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu0
-    return _Sample(elapsed, latencies, failures, cpu)
-
-
-def _drive(url: str, total: int, concurrency: int) -> _Sample:
-    return asyncio.run(_drive_async(url, total, concurrency))
-
-
-def _measure(client: ProcessPoolExecutor, url: str, requests: int, clients: int) -> _Sample:
-    # This process holds both servers and is otherwise idle: its CPU time is the server's cost.
+    Both servers live in this process, which is otherwise idle while wrk runs: its CPU time is the
+    server's cost.
+    """
     cpu0 = time.process_time()
-    sample = client.submit(_drive, url, requests, clients).result()
-    sample.server_cpu = time.process_time() - cpu0
-    return sample
+    out = subprocess.run(
+        [WRK, *WRK_ARGS, f"-d{seconds:g}s", url],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=seconds + 30,
+    ).stdout
+    cpu = time.process_time() - cpu0
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    return rps, 1e6 * cpu / max(1, total), int(bad.group(1)) if bad else 0
 
 
-def _summary(label: str, samples: list[_Sample]) -> tuple[float, float, str]:
-    rps = statistics.median(s.rps for s in samples)
-    p50 = statistics.median(s.percentile(0.50) for s in samples)
-    p99 = statistics.median(s.percentile(0.99) for s in samples)
-    n = sum(len(s.latencies) for s in samples)
-    server_us = 1e6 * sum(s.server_cpu for s in samples) / n
-    client_pct = 100 * sum(s.client_cpu for s in samples) / sum(s.elapsed for s in samples)
-    failures = sum(s.failures for s in samples)
-    line = (
-        f"{label:<40} {rps:7.0f} req/s  p50 {p50 * 1000:6.2f} ms  p99 {p99 * 1000:6.2f} ms  "
-        f"server CPU {server_us:5.0f} us/req  client CPU {client_pct:3.0f}%"
-        + (f"  {failures} FAILED" if failures else "")
-    )
-    return rps, p99, line
+def run_wrk(rounds: int = 7, seconds: float = 3.0) -> list[str]:
+    """R5: the demo's GET / against a bare aiohttp handler, driven by wrk in interleaved rounds.
 
-
-def run(requests: int = REQUESTS, clients: int = CLIENTS, rounds: int = ROUNDS) -> list[str]:
-    """Measure both servers, alternating, with the same client process; return the report lines."""
-    out = [
-        f"R5 HTTP GET / ({rounds} x {requests} requests per server, {clients} concurrent keep-alive "
-        f"clients; Python {platform.python_version()}, {multiprocessing.cpu_count()} CPUs; medians)"
-    ]
-    ctx = multiprocessing.get_context("spawn")
-    bare_samples: list[_Sample] = []
-    ours_samples: list[_Sample] = []
-    with ProcessPoolExecutor(1, mp_context=ctx) as client:
-        studio = _studio()
-        with _Bare() as bare, studio:
-            bare_url = f"http://127.0.0.1:{bare.port}/"
-            studio_url = studio.endpoints[0].url
-            for url in (bare_url, studio_url):  # warm the connections, the pool and the client
-                _measure(client, url, WARMUP, clients)
-            for _ in range(rounds):  # alternate, so drift on a busy machine hits both alike
-                bare_samples.append(_measure(client, bare_url, requests, clients))
-                ours_samples.append(_measure(client, studio_url, requests, clients))
+    Returns the report lines; when wrk is not installed, one line saying how to install it.
+    """
+    if shutil.which(WRK) is None:
+        return [
+            "R5 skipped: wrk is not installed (Debian/Ubuntu: apt-get install wrk); nothing was installed"
+        ]
+    studio = _studio()
+    rps_ratio: list[float] = []
+    cpu_ratio: list[float] = []
+    rps: dict[str, list[float]] = {"bare": [], "ours": []}
+    failures = 0
+    with _Bare() as bare, studio:
+        urls = {"bare": f"http://127.0.0.1:{bare.port}/", "ours": studio.endpoints[0].url}
+        for url in urls.values():  # warm up connections, pools and caches
+            _wrk(url, 1)
+        for i in range(rounds):
+            order = ("bare", "ours") if i % 2 == 0 else ("ours", "bare")
+            got = {name: _wrk(urls[name], seconds) for name in order}
+            failures += got["bare"][2] + got["ours"][2]
+            rps["bare"].append(got["bare"][0])
+            rps["ours"].append(got["ours"][0])
+            rps_ratio.append(got["ours"][0] / got["bare"][0])
+            cpu_ratio.append(got["bare"][1] / got["ours"][1])
         route = studio.http.get_route("GET", "/")
         assert route is not None
-    bare_rps, bare_p99, line = _summary("bare aiohttp (handler on the loop)", bare_samples)
-    out.append(line)
-    ours_rps, ours_p99, line = _summary("engine routes (route pool, e.lockable)", ours_samples)
-    out.append(line)
-    ratio = ours_rps / bare_rps
-    out.append(
-        f"{'R5 throughput, engine routes vs bare aiohttp':<62} {ratio:8.2f}x   target >= {TARGET}x   "
-        f"{'PASS' if ratio >= TARGET else 'MISS'}"
-    )
-    out.append(
-        f"{'R5 p99 latency, engine routes / bare aiohttp':<62} {ours_p99 / bare_p99:8.2f}x   "
-        f"(route.p99 in the jobs panel: {route.p99 * 1000:.2f} ms; route errors {route.errors})"
-    )
-    bare_cpu = sum(s.server_cpu for s in bare_samples) / sum(len(s.latencies) for s in bare_samples)
-    ours_cpu = sum(s.server_cpu for s in ours_samples) / sum(len(s.latencies) for s in ours_samples)
-    out.append(
-        f"{'R5 server CPU per request, bare / engine routes':<62} {bare_cpu / ours_cpu:8.2f}x   "
-        "(the throughput ratio if the server were CPU-bound)"
-    )
-    if min(s.client_cpu / s.elapsed for s in bare_samples) > 0.9:
-        out.append(
-            "note: the client process used a whole core during the bare runs, so the bare figure is "
-            "client-bound; compare 'server CPU us/req' for the servers' own cost"
-        )
-    return out
+    lines = [
+        f"R5 HTTP GET / (wrk {' '.join(WRK_ARGS)}, {seconds:g} s per server per round): bare aiohttp "
+        f"{statistics.median(rps['bare']):.0f} req/s, engine routes {statistics.median(rps['ours']):.0f} req/s (medians)",
+        Figure("R5 throughput, engine routes (demo GET /) vs bare aiohttp", rps_ratio, 0.7).line(),
+        Figure("R5 server CPU per request, bare aiohttp / engine routes", cpu_ratio).line()
+        + "  (the ratio if both were CPU-bound; steadier on a busy machine)",
+    ]
+    if failures or route.errors:
+        lines.append(f"R5 WARNING: {failures} non-2xx answers, {route.errors} route errors")
+    return lines
 
 
 if __name__ == "__main__":
-    for text in run():
-        print(text)
-    sys.stdout.flush()
+    for text in run_wrk():
+        print(text, flush=True)

@@ -1,4 +1,8 @@
-"""Save/restore speed of ``engine.persistence`` against bare orjson and stdlib json, measured in one run."""
+"""Save/restore speed (P1/P2) against bare orjson and stdlib json, in interleaved rounds of one run.
+
+P1 measures ``SharedState.save`` (the public API) on a 200k-entry state; run on its own with
+``python -m bench.persistence_bench``.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +10,16 @@ import argparse
 import gc
 import json
 import os
-import platform
 import random
-import statistics
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from desktop_app.engine import persistence
+from bench.rounds import Figure, interleave, timed, times_of
+from desktop_app.engine import SharedState, hotpath, persistence
 
 _SCOPES: tuple[list[str], ...] = ([], ["Users"], ["Users", "Cache"], ["Jobs"])
 _WORDS = ("alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet")
@@ -52,16 +53,6 @@ def build_state(entries: int, seed: int = 7) -> persistence.Entries:
     return state
 
 
-def _median_ms(fn: Callable[[], object], reps: int) -> float:
-    times = []
-    for _ in range(reps):
-        gc.collect()
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
-
-
 def _write_fsync(path: Path, data: bytes) -> None:
     with open(path, "wb") as handle:
         handle.write(data)
@@ -69,48 +60,54 @@ def _write_fsync(path: Path, data: bytes) -> None:
         os.fsync(handle.fileno())
 
 
-def _verdict(ratio: float, target: float, lower_is_better: bool = True) -> str:
-    ok = ratio <= target if lower_is_better else ratio >= target
-    return "PASS" if ok else "MISS"
-
-
-def run(entries: int = 200_000, reps: int = 3, folder: str | None = None) -> list[str]:
-    """Measure save/restore against baselines in this process and return the report lines.
+def run(entries: int = 200_000, rounds: int = 7, folder: str | None = None) -> list[str]:
+    """Measure save/restore against baselines in this process, in interleaved rounds; return the report lines.
 
     Args:
         entries: how many state entries to build (200k gives ~24 MB of indented JSON).
-        reps: repetitions for each fast measurement (the median is reported); stdlib json runs once.
+        rounds: interleaved rounds for each ratio (median and range are reported); stdlib json and
+            pode-v2 run once.
         folder: where to write the files (default: a temporary folder).
 
     Returns:
-        Human-readable lines: sizes, absolute times, and each ratio with its target and PASS/MISS.
+        Human-readable lines: sizes, and each ratio with its range, target and PASS/MISS.
     """
-    state = build_state(entries)
-    plain = {name: {"Value": value, "Scope": scope} for name, (value, scope) in state.items()}
+    data = build_state(entries)
+    plain = {name: {"Value": value, "Scope": scope} for name, (value, scope) in data.items()}
+    state = SharedState()
+    state.load_entries(data)
     lines = [
-        f"persistence bench: {entries:,} entries, Python {platform.python_version()}, orjson {orjson.__version__}, "
-        f"{os.cpu_count()} CPUs, median of {reps}",
+        f"persistence: {entries:,} entries, orjson {orjson.__version__}, {hotpath.IMPLEMENTATION} hot paths",
     ]
     with tempfile.TemporaryDirectory(dir=folder, prefix="persistence-bench-") as tmp:
         ours_path = Path(tmp, "ours.json")
         base_path = Path(tmp, "base.json")
         v2_path = Path(tmp, "ours-v2.json")
 
-        data = persistence.encode(state)
-        lines.append(f"file size: pode {len(data) / 1e6:.1f} MB")
-        base_bytes = orjson.dumps(plain, option=orjson.OPT_INDENT_2)
-        if base_bytes + b"\n" != data:
+        state.save(ours_path)
+        written = ours_path.read_bytes()
+        lines.append(f"file size: pode {len(written) / 1e6:.1f} MB")
+        if orjson.dumps(plain, option=orjson.OPT_INDENT_2) + b"\n" != written:
             lines.append("WARNING: the pode file differs from bare orjson's output")
 
-        # P1: save
-        save = _median_ms(lambda: persistence.atomic_write(ours_path, persistence.encode(state)), reps)
-        bare = _median_ms(
-            lambda: _write_fsync(base_path, orjson.dumps(plain, option=orjson.OPT_INDENT_2)), reps
+        # P1: SharedState.save (the public API: a whole-state save) against orjson + write + fsync.
+        def bare(option: int = orjson.OPT_INDENT_2) -> float:
+            return timed(lambda: _write_fsync(base_path, orjson.dumps(plain, option=option)))
+
+        p1 = interleave(lambda: timed(lambda: state.save(ours_path)), bare, rounds, ratio=times_of)
+        p1c = interleave(
+            lambda: timed(lambda: state.save(ours_path, compress=True)),
+            lambda: bare(0),
+            rounds,
+            ratio=times_of,
         )
-        save_c = _median_ms(
-            lambda: persistence.atomic_write(ours_path, persistence.encode(state, compress=True)), reps
+        # The filtered path (selection + persistence.encode + atomic_write), for context.
+        p1f = interleave(
+            lambda: timed(lambda: state.save(ours_path, exclude=["no-such-entry"])),
+            bare,
+            max(3, rounds // 2),
+            ratio=times_of,
         )
-        bare_c = _median_ms(lambda: _write_fsync(base_path, orjson.dumps(plain)), reps)
 
         def stdlib_save() -> None:
             with open(base_path, "w", encoding="utf-8") as handle:
@@ -118,20 +115,35 @@ def run(entries: int = 200_000, reps: int = 3, folder: str | None = None) -> lis
                 handle.flush()
                 os.fsync(handle.fileno())
 
-        stdlib = _median_ms(stdlib_save, 1)
+        stdlib = timed(stdlib_save)
+        ours_once = timed(lambda: state.save(ours_path))
         lines += [
-            f"P1 save pode (indented): {save:.0f} ms vs bare orjson.dumps(indent)+write+fsync {bare:.0f} ms "
-            f"-> {save / bare:.2f}x (target <= 1.3x) {_verdict(save / bare, 1.3)}",
-            f"P1 save pode (compress): {save_c:.0f} ms vs bare orjson.dumps+write+fsync {bare_c:.0f} ms "
-            f"-> {save_c / bare_c:.2f}x (reported)",
-            f"P1 save pode vs stdlib json.dump(indent=2)+write+fsync {stdlib:.0f} ms "
-            f"-> {stdlib / save:.1f}x faster (target >= 8x) {_verdict(stdlib / save, 8, lower_is_better=False)}",
+            Figure(
+                f"P1 state.save, {entries // 1000}k entries, vs orjson.dumps(indent)+write+fsync",
+                p1,
+                1.3,
+                True,
+                " x of",
+            ).line(),
+            Figure(
+                "P1 state.save(compress=True) vs orjson.dumps+write+fsync", p1c, None, True, " x of"
+            ).line(),
+            Figure(
+                "P1 filtered save (selection, envelope, encode) vs the same baseline",
+                p1f,
+                None,
+                True,
+                " x of",
+            ).line(),
+            Figure("P1 state.save vs stdlib json.dump(indent=2)+write+fsync", [stdlib / ours_once], 8).line(),
         ]
 
-        # P2: restore
-        _write_fsync(ours_path, data)
-        restore = _median_ms(lambda: persistence.read_file(ours_path), reps)
-        loads = _median_ms(lambda: orjson.loads(ours_path.read_bytes()), reps)
+        # P2: restore. Without P1's live 200k-entry state: a bigger long-lived heap makes the GC's full
+        # collections rarer during the baseline's (GC-enabled) orjson.loads, which would flatter it.
+        save_v2 = timed(lambda: state.save(v2_path, format="pode-v2"))
+        state.clear()
+        gc.collect()
+        _write_fsync(ours_path, written)
 
         def loads_gc_paused() -> object:
             gc.disable()
@@ -140,25 +152,35 @@ def run(entries: int = 200_000, reps: int = 3, folder: str | None = None) -> lis
             finally:
                 gc.enable()
 
-        floor = _median_ms(loads_gc_paused, reps)
+        p2 = interleave(
+            lambda: timed(lambda: persistence.read_file(ours_path)),
+            lambda: timed(lambda: orjson.loads(ours_path.read_bytes())),
+            rounds,
+            ratio=times_of,
+        )
+        p2f = interleave(
+            lambda: timed(lambda: persistence.read_file(ours_path)),
+            lambda: timed(loads_gc_paused),
+            max(3, rounds // 2),
+            ratio=times_of,
+        )
         lines += [
-            f"P2 restore pode: read_file {restore:.0f} ms vs bare orjson.loads(read bytes) {loads:.0f} ms "
-            f"-> {restore / loads:.2f}x (target <= 1.3x) {_verdict(restore / loads, 1.3)}",
-            f"P2 (context) bare orjson.loads with the GC paused too, as read_file does: {floor:.0f} ms "
-            f"-> read_file is {restore / floor:.2f}x of that",
+            Figure("P2 restore pode: read_file vs orjson.loads(read bytes)", p2, 1.3, True, " x of").line(),
+            Figure(
+                "P2 (context) read_file vs orjson.loads with the GC paused too", p2f, None, True, " x of"
+            ).line(),
         ]
 
-        # pode-v2 (reported, no target)
-        v2_reps = 1  # seconds each; reported only
-        save_v2 = _median_ms(
-            lambda: persistence.atomic_write(v2_path, persistence.encode(state, format="pode-v2")), v2_reps
-        )
-        v2_size = v2_path.stat().st_size
-        restore_v2 = _median_ms(lambda: persistence.read_file(v2_path), v2_reps)
+        # pode-v2 (reported, no target; seconds each, so once)
+        base_once = bare()
+        restore_v2 = timed(lambda: persistence.read_file(v2_path))
+        loads_once = timed(lambda: orjson.loads(ours_path.read_bytes()))
         lines += [
-            f"pode-v2 file size: {v2_size / 1e6:.1f} MB",
-            f"pode-v2 save: {save_v2:.0f} ms -> {save_v2 / bare:.2f}x of bare orjson save (reported)",
-            f"pode-v2 restore: {restore_v2:.0f} ms -> {restore_v2 / loads:.2f}x of bare orjson.loads (reported)",
+            f"pode-v2 file size: {v2_path.stat().st_size / 1e6:.1f} MB",
+            Figure("pode-v2 save vs bare orjson save", [save_v2 / base_once], None, True, " x of").line(),
+            Figure(
+                "pode-v2 restore vs bare orjson.loads", [restore_v2 / loads_once], None, True, " x of"
+            ).line(),
         ]
     return lines
 
@@ -166,10 +188,10 @@ def run(entries: int = 200_000, reps: int = 3, folder: str | None = None) -> lis
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--entries", type=int, default=200_000)
-    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--dir", default=None, help="folder for the files (default: a temporary folder)")
     args = parser.parse_args(argv)
-    for line in run(args.entries, reps=args.reps, folder=args.dir):
+    for line in run(args.entries, rounds=args.rounds, folder=args.dir):
         print(line, flush=True)
     return 0
 
