@@ -369,6 +369,26 @@ def test_store_set_keeps_the_shown_name_and_records_the_change(twin: ModuleType)
 
 
 @twin_param
+def test_store_set_records_the_calling_thread_after_a_python_method_saw_it(twin: ModuleType) -> None:
+    """The compiled set() caches the writer's int; a Python method's _writer() must not fool it."""
+    store = twin.StoreCore(16)
+    store.set("a", "a", 1, [])  # this thread's int is cached
+    other: list[int] = []
+
+    def write() -> None:
+        store._writer()  # what remove/touch/rename/load do first
+        store.set("b", "b", 2, [])
+        other.append(threading.get_ident())
+
+    t = threading.Thread(target=write)
+    t.start()
+    t.join()
+    assert store.ring[-1][4] == store.entries["b"].thread == other[0]
+    store.set("c", "c", 3, [])
+    assert store.ring[-1][4] == store.entries["c"].thread == threading.get_ident()
+
+
+@twin_param
 def test_store_set_waits_for_a_python_method_holding_the_mutex(twin: ModuleType) -> None:
     store = twin.StoreCore(16)
     done = threading.Event()

@@ -1170,7 +1170,8 @@ typedef struct {
     long long version;
     unsigned long last_writer;
     unsigned long long gen_seen;
-    PyObject *writer; /* last_writer as an int object, reused by every record of that writer */
+    PyObject *writer; /* writer_ident as an int object, reused by every record of that writer */
+    unsigned long writer_ident;
     PyObject *change_events; /* tuple of threading.Event, set after every change (outside the mutex) */
 } StoreCore;
 
@@ -1321,28 +1322,34 @@ store_set(StoreCore *self, PyObject *key, PyObject *name, PyObject *value, PyObj
         return -1;
     }
     unsigned long me = PyThread_get_thread_ident();
-    if (me != self->last_writer || self->gen_seen != generation || self->writer == NULL) {
-        if (note_if_new(me, &self->last_writer, &self->gen_seen) < 0) {
-            return -1;
-        }
+    if (note_if_new(me, &self->last_writer, &self->gen_seen) < 0) {
+        return -1;
+    }
+    /* The cached int is checked against its own ident, not last_writer: _writer() (the Python
+     * methods') moves last_writer without it. Taken now: an allocation below may run a collection
+     * (3.11) and with it Python code, during which another writer may swap the cache. */
+    if (self->writer == NULL || self->writer_ident != me) {
         PyObject *w = PyLong_FromUnsignedLong(me);
         if (w == NULL) {
             return -1;
         }
         Py_XSETREF(self->writer, w);
+        self->writer_ident = me;
     }
+    PyObject *ident = Py_NewRef(self->writer);
     double now;
     if (wall_now(&now) < 0) {
+        Py_DECREF(ident);
         return -1;
     }
     Entry *entry = PyObject_GC_New(Entry, &EntryType);
     if (entry == NULL) {
+        Py_DECREF(ident);
         return -1;
     }
     entry->name = entry->value = entry->scope = NULL;
     PyObject *record = PyTuple_New(6);
     PyObject *when = PyFloat_FromDouble(now);
-    PyObject *ident = Py_NewRef(self->writer);
     /* Local copies: a callee may keep running (acquire() waits with the GIL released) while another
      * thread replaces the attributes. */
     PyObject *mutex = Py_NewRef(self->mutex);
