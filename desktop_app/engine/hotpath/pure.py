@@ -40,7 +40,7 @@ wall = time.time
 
 _get_ident = threading.get_ident
 
-# Set by configure() (hotpath.py calls it once for both twins).
+# Set by configure() (the package's __init__ calls it once for both twins).
 _bounds: list[float] = [1.0]
 _last_bucket = 0
 _ring_size = 4096

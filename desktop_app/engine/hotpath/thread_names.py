@@ -6,7 +6,7 @@ the registry is told a thread's name when it matters:
 
 * when a lockable or the store sees a thread it did not see last (a lock changing owner, a new
   writer), before any lock is taken: ``note()``;
-* when a job thread takes a job's name (``jobs.rename_thread``): ``note()`` again.
+* when a job thread takes a job's name (``jobs.job.rename_thread``): ``note()`` again.
 
 Readers (``Lockable.events``, ``holder``, ``SharedState.entries``, the change feed) resolve an
 ident with ``name_of(ident, mono=... or wall=...)``: the name the thread had at that moment, as the
@@ -65,7 +65,7 @@ def note() -> None:
     """Record the calling thread's current name (cheap when it is already known).
 
     Called by the hot paths when a lockable or the store sees a thread other than the last one, and
-    by ``jobs.rename_thread``.
+    by ``jobs.job.rename_thread``.
     """
     me = threading.get_ident()
     name = threading.current_thread().name
