@@ -24,6 +24,7 @@ from desktop_app.ui.common.plural import count
 from desktop_app.ui.shell.attach_dialog import MAX_RECENT, AttachDialog, AttachRequest, recent_entry
 from desktop_app.ui.shell.connection_banner import grey_out
 from desktop_app.ui.shell.dock_layout import size_processes_dock
+from desktop_app.ui.shell.recent_list import recent, remember
 
 log = logging.getLogger("desktop_app.ui")
 
@@ -93,15 +94,10 @@ class AttachFlows:
     # -- attach -----------------------------------------------------------------------------------
 
     def recent_connections(self) -> list[str]:
-        value = self.settings.value("recent_connections", [])
-        if isinstance(value, str):
-            value = [value]
-        return [str(v) for v in (value or [])]
+        return recent(self.settings, "recent_connections")
 
     def _remember_connection(self, request: AttachRequest) -> None:
-        entry = recent_entry(request)
-        items = [e for e in self.recent_connections() if e != entry]
-        self.settings.setValue("recent_connections", [entry, *items][:MAX_RECENT])
+        remember(self.settings, "recent_connections", recent_entry(request), MAX_RECENT)
 
     def attach_dialog(self, *, url: str = "", namespace: str = "") -> AttachDialog:
         """File -> Attach to shared state…: the dialog (shown non-modally); accepting it attaches."""

@@ -16,6 +16,7 @@ from desktop_app.engine.server import Server
 from desktop_app.ui.bridge.edit_commands import ReplaceStateCommand
 from desktop_app.ui.common.plural import count
 from desktop_app.ui.common.replace_or_merge import ask_replace_or_merge
+from desktop_app.ui.shell.recent_list import recent, remember
 from desktop_app.ui.shell.save_dialog import FILE_FILTER, SaveOptionsDialog
 from desktop_app.ui.shell.window_menus import make_action
 
@@ -157,14 +158,10 @@ class StateFileFlows:
     # -- recent files -----------------------------------------------------------------------------
 
     def recent_files(self) -> list[str]:
-        value = self.settings.value("recent_files", [])
-        if isinstance(value, str):
-            value = [value]
-        return [str(v) for v in (value or [])]
+        return recent(self.settings, "recent_files")
 
     def _add_recent(self, path: Path) -> None:
-        items = [p for p in self.recent_files() if p != str(path)]
-        self.settings.setValue("recent_files", [str(path), *items][:MAX_RECENT])
+        remember(self.settings, "recent_files", str(path), MAX_RECENT)
         self._refresh_recent()
 
     def _refresh_recent(self) -> None:
