@@ -1,4 +1,4 @@
-"""Recent lists in QSettings: most recent first, once each, bounded, and a one-item list read back whole."""
+"""Recent lists in QSettings: most recent first, once each, bounded, and a bare string read as one item."""
 
 from __future__ import annotations
 
@@ -24,5 +24,10 @@ def test_a_single_entry_survives_a_round_trip_through_the_file(tmp_path: Path) -
     settings = QSettings(path, QSettings.Format.IniFormat)
     remember(settings, "k", "only one", 5)
     settings.sync()
-    # An ini file stores a one-item list as a bare string: it must come back as a list of one.
     assert recent(QSettings(path, QSettings.Format.IniFormat), "k") == ["only one"]
+
+
+def test_a_bare_string_reads_as_a_list_of_one(tmp_path: Path) -> None:
+    # What some backends give back for a one-item list, and what a hand-edited ini holds.
+    (tmp_path / "s.ini").write_text("[General]\nk=only one\n")
+    assert recent(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat), "k") == ["only one"]
