@@ -12,7 +12,7 @@ from typing import Any
 from desktop_app.engine import persistence
 from desktop_app.engine.locks import Lockable
 from desktop_app.engine.redis.conn import RedisConnection
-from desktop_app.engine.redis.locks import LockSpace
+from desktop_app.engine.redis.lock_space import LockSpace
 from desktop_app.engine.redis.store import MISSING, RedisStore, encode_value
 from desktop_app.engine.state import (
     CHANGE_RING_SIZE,
