@@ -106,11 +106,9 @@ class RedisLockable(Lockable):
             RuntimeError: not held by this thread.
             LockLost: the lease had run out and another process may hold the lock; nothing was freed.
         """
-        if self._owner != get_ident():
-            raise RuntimeError(f"cannot release lock '{self.name}': not held by this thread")
-        if self._depth > 1:
-            self._depth -= 1
-            self._lock.release()
+        if self._owner != get_ident() or self._depth > 1:
+            # not held here (Lockable raises the RuntimeError), or an inner level: nothing in Redis
+            super().release()
             return
         now = clock()
         held = now - self._acquired_at
