@@ -44,6 +44,7 @@ from desktop_app.engine.redis.fleet_records import (
 from desktop_app.engine.redis.heartbeat_records import (
     Heartbeat,
     LockFigures,
+    ProcessBeat,
     heartbeat_details,
     job_record,
     lock_record,
@@ -63,6 +64,7 @@ __all__ = [
     "LockHolder",
     "LockState",
     "LockUse",
+    "ProcessBeat",
     "heartbeat_details",
     "job_record",
     "lock_record",

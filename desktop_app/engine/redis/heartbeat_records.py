@@ -136,8 +136,12 @@ class LockFigures:
 
 
 @dataclass(frozen=True)
-class Heartbeat:
-    """A process on the namespace, as its heartbeat key says (``key`` is ``HOST:PID``)."""
+class ProcessBeat:
+    """Who a process on the namespace is and when it last beat (``key`` is ``HOST:PID``).
+
+    ``Heartbeat`` adds what else the heartbeat holds; a viewer's own record of a process (the
+    studio's ``ProcessInfo``) adds what it observed.
+    """
 
     key: str
     host: str
@@ -145,7 +149,13 @@ class Heartbeat:
     script: str | None
     started: float
     last_seen: float
-    """Seconds since the epoch, by the process's own clock."""
+    """When its last heartbeat was written: seconds since the epoch, by the process's own clock."""
+
+
+@dataclass(frozen=True)
+class Heartbeat(ProcessBeat):
+    """A process on the namespace, as its heartbeat key says: who it is, its jobs and lockables."""
+
     jobs: tuple[dict[str, Any], ...] = ()
     locks: tuple[LockFigures, ...] = ()
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
