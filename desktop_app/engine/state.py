@@ -104,6 +104,14 @@ class _MemoryStore:
         self.version = 0
         # Raw tuples in ChangeRecord field order; readers build the records (keeps writes cheap).
         self.ring: deque[tuple[int, str, str, float, str, str | None]] = deque(maxlen=ring_size)
+        # Set after every change (outside the mutex), so a viewer sleeps until something happens
+        # instead of polling ``version``; a tuple, swapped whole, so writers iterate it lock-free.
+        self.change_events: tuple[threading.Event, ...] = ()
+
+    def _changed(self) -> None:
+        for event in self.change_events:
+            if not event.is_set():  # a reader still busy with the last change needs no second set()
+                event.set()
 
     def _record(self, op: str, name: str, now: float, thread: str, old: str | None = None) -> int:
         self.version = v = self.version + 1
@@ -121,6 +129,8 @@ class _MemoryStore:
             self.version = v = self.version + 1
             self.ring.append((v, "set", shown, now, thread, None))
             self.entries[key] = _Entry(shown, value, scope, v, now, thread)
+        if self.change_events:
+            self._changed()
 
     def remove(self, key: str) -> _Entry | None:
         now, thread = time.time(), _thread_name()
@@ -128,7 +138,9 @@ class _MemoryStore:
             old = self.entries.pop(key, None)
             if old is not None:
                 self._record("remove", old.name, now, thread)
-            return old
+        if old is not None and self.change_events:
+            self._changed()
+        return old
 
     def touch(self, key: str) -> bool:
         now, thread = time.time(), _thread_name()
@@ -138,7 +150,9 @@ class _MemoryStore:
                 return False
             e.version = self._record("touch", e.name, now, thread)
             e.time, e.thread = now, thread
-            return True
+        if self.change_events:
+            self._changed()
+        return True
 
     def rename(self, key: str, new_key: str, new_name: str) -> None:
         now, thread = time.time(), _thread_name()
@@ -151,6 +165,8 @@ class _MemoryStore:
             del self.entries[key]
             v = self._record("rename", new_name, now, thread, e.name)
             self.entries[new_key] = _Entry(new_name, e.value, e.scope, v, now, thread)
+        if self.change_events:
+            self._changed()
 
     def load(self, items: Iterable[tuple[str, Any, list[str]]], *, merge: bool) -> None:
         now, thread = time.time(), _thread_name()
@@ -162,12 +178,14 @@ class _MemoryStore:
                     shown = old.name if old is not None else name
                     v = self._record("set", shown, now, thread)
                     self.entries[key] = _Entry(shown, value, scope, v, now, thread)
-                return
-            v = self._record("reset", "", now, thread)
-            fresh: dict[str, _Entry] = {}
-            for key, name, value, scope in prepared:
-                fresh[key] = _Entry(name, value, scope, v, now, thread)
-            self.entries = fresh
+            else:
+                v = self._record("reset", "", now, thread)
+                fresh: dict[str, _Entry] = {}
+                for key, name, value, scope in prepared:
+                    fresh[key] = _Entry(name, value, scope, v, now, thread)
+                self.entries = fresh
+        if self.change_events:
+            self._changed()
 
     def items(self) -> list[_Entry]:
         with self.mutex:
@@ -352,6 +370,30 @@ class SharedState:
     def changes_since(self, version: int) -> Changes:
         """Changes after ``version``; ``resync`` is True when the reader fell behind the ring or a reset happened."""
         return self._store.changes_since(version)
+
+    def add_change_event(self, event: threading.Event) -> None:
+        """Have ``event`` set after every change, so a viewer can wait for one instead of polling ``version``.
+
+        The event is set outside the state's mutex, after ``version`` has grown: a reader that
+        clears it *before* reading ``version`` never misses a change. A write costs one emptiness
+        check while nobody listens, and one ``is_set()`` per listener while a reader is busy.
+
+        Example:
+            >>> state = SharedState(); changed = threading.Event()
+            >>> state.add_change_event(changed); _ = state.set("a", 1)
+            >>> changed.is_set()
+            True
+        """
+        store = self._store
+        with store.mutex:
+            if event not in store.change_events:
+                store.change_events = (*store.change_events, event)
+
+    def remove_change_event(self, event: threading.Event) -> None:
+        """Stop setting ``event`` on changes (unknown events are ignored)."""
+        store = self._store
+        with store.mutex:
+            store.change_events = tuple(e for e in store.change_events if e is not event)
 
     def entries(self) -> list[EntryInfo]:
         """Every entry with its version, time and writer thread (values by reference)."""

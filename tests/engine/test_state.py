@@ -237,3 +237,56 @@ def test_behaves_like_a_casefolded_dict(ops: list[tuple[str, str, int]]) -> None
             assert s.remove(name) == model.pop(name.casefold(), None)
     assert {n.casefold(): s.get(n) for n in s.names()} == model
     assert len(s) == len(model)
+
+
+def test_a_change_event_is_set_by_every_kind_of_change_and_by_nothing_else() -> None:
+    s = SharedState()
+    changed = threading.Event()
+    s.add_change_event(changed)
+    s.add_change_event(changed)  # once is enough: adding again changes nothing
+    steps = [
+        lambda: s.set("a", {"n": 1}),
+        lambda: s.touch("a"),
+        lambda: s.rename("a", "b"),
+        lambda: s.load_entries({"c": (1, [])}, merge=True),
+        lambda: s.remove("b"),
+        lambda: s.clear(),
+    ]
+    for step in steps:
+        changed.clear()
+        version = s.version
+        step()
+        assert s.version > version and changed.is_set()
+    changed.clear()
+    assert s.remove("missing") is None and s.get("c") is None and s.names() == []
+    assert not changed.is_set(), "reads and a remove of nothing are not changes"
+    s.remove_change_event(changed)
+    s.set("d", 1)
+    assert not changed.is_set()
+
+
+def test_a_reader_that_clears_before_reading_the_version_misses_no_change() -> None:
+    s = SharedState()
+    changed = threading.Event()
+    s.add_change_event(changed)
+    done = threading.Event()
+    seen: list[int] = []
+
+    def reader() -> None:
+        version = 0
+        while not done.is_set() or version < s.version:
+            changed.clear()
+            if s.version == version:
+                assert changed.wait(5.0) or done.is_set(), "a change did not wake the reader"
+                continue
+            version = s.changes_since(version).version
+            seen.append(version)
+
+    t = threading.Thread(target=reader)
+    t.start()
+    for i in range(2000):
+        s.set(f"k{i % 7}", i)
+    done.set()
+    changed.set()
+    t.join(10)
+    assert not t.is_alive() and seen[-1] == s.version == 2000
