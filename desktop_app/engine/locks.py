@@ -178,6 +178,12 @@ class LockStats:
     waiting: tuple[str, ...]
     since: float
     taken_at: float
+    observer_acquisitions: int = 0
+    """Uses by observers (the studio's bridge, ``try_acquire_apart``): not in any figure above."""
+    observer_busy: int = 0
+    """Observer tries that found the lock held (an observer never waits, so these cost no one anything)."""
+    observer_hold: float = 0.0
+    """Seconds observers held the lock in all."""
 
     @property
     def contention_pct(self) -> float:
@@ -259,6 +265,9 @@ class Lockable:
         self._hold = _Histogram()
         self._lost = 0.0
         self._since = clock()
+        self._apart_acquisitions = 0
+        self._apart_busy = 0
+        self._apart_hold = 0.0
 
     # -- RLock protocol -------------------------------------------------------------------------
 
@@ -344,6 +353,49 @@ class Lockable:
         self._lock.release()
 
     __enter__ = acquire
+
+    # -- observers --------------------------------------------------------------------------------
+
+    def try_acquire_apart(self) -> bool:
+        """Take the lock only if it is free right now, counted apart from its users' figures.
+
+        For observers such as the studio's bridge, which copies values under the lock: watching must
+        not change what is watched. The try never waits; a success or a failure is counted in
+        ``LockStats.observer_*``, not in acquisitions, contentions, timeouts, hold times or the
+        event ring. While it holds the lock it is the ``holder`` (a user that waits meanwhile
+        really waits, and is counted). Release with ``release_apart()``.
+        """
+        me = threading.get_ident()
+        if self._owner == me:
+            self._lock.acquire()
+            self._depth += 1
+            return True
+        if not self._lock.acquire(False):
+            self._apart_busy += 1  # only observers write it; at worst two failing at once count one
+            return False
+        now = clock()
+        self._owner = me
+        self._depth = 1
+        self._requested_at = self._acquired_at = now
+        self._was_contended = False
+        file, line = _caller_frame()
+        self._hold_info = (current_thread().name, now, file, line, me)
+        self._apart_acquisitions += 1
+        return True
+
+    def release_apart(self) -> None:
+        """Release what ``try_acquire_apart`` took. Raises RuntimeError if not owned."""
+        if self._owner != threading.get_ident():
+            raise RuntimeError(f"cannot release lock '{self.name}': not held by this thread")
+        if self._depth > 1:
+            self._depth -= 1
+            self._lock.release()
+            return
+        self._apart_hold += clock() - self._acquired_at
+        self._hold_info = None
+        self._owner = 0
+        self._depth = 0
+        self._lock.release()
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -503,6 +555,9 @@ class Lockable:
             waiting=self.waiting(),
             since=self._since,
             taken_at=clock(),
+            observer_acquisitions=self._apart_acquisitions,
+            observer_busy=self._apart_busy,
+            observer_hold=self._apart_hold,
         )
 
     def reset_stats(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -216,3 +217,57 @@ def test_r1_no_lost_updates_under_server_lock() -> None:
     assert server.state.get("n") == per_thread * n_threads
     st = server.lockable.stats()
     assert st.acquisitions == per_thread * n_threads
+
+
+def test_an_observer_use_is_counted_apart_and_never_waits() -> None:
+    lock = Lockable("global")
+    with lock:
+        pass
+    assert lock.try_acquire_apart()
+    holder = lock.holder
+    assert holder is not None and holder.thread == threading.current_thread().name
+    lock.release_apart()
+    assert lock.holder is None and not lock.locked()
+
+    taken = threading.Event()
+    done = threading.Event()
+
+    def user() -> None:
+        with lock:
+            taken.set()
+            done.wait(5)
+
+    t = threading.Thread(target=user, name="user-1")
+    t.start()
+    assert taken.wait(5)
+    started = time.monotonic()
+    assert not lock.try_acquire_apart(), "held by user-1: the observer gives up at once"
+    assert time.monotonic() - started < 0.5
+    done.set()
+    t.join(5)
+
+    st = lock.stats()
+    assert (st.acquisitions, st.contentions, st.timeouts) == (2, 0, 0), "only the users' two uses"
+    assert st.hold.count == 2
+    assert (st.observer_acquisitions, st.observer_busy) == (1, 1)
+    assert st.observer_hold >= 0.0
+    assert [e.thread for e in lock.events] == [threading.current_thread().name, "user-1"]
+    lock.reset_stats()
+    assert (lock.stats().observer_acquisitions, lock.stats().observer_busy) == (0, 0)
+
+
+def test_a_user_waiting_behind_an_observer_waits_for_real() -> None:
+    lock = Lockable("global")
+    assert lock.try_acquire_apart()
+    got = threading.Event()
+    t = threading.Thread(target=lambda: (lock.acquire(), got.set(), lock.release()), name="user-2")
+    t.start()
+    deadline = time.monotonic() + 5
+    while not lock.waiting() and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert lock.waiting() == ("user-2",)
+    lock.release_apart()
+    assert got.wait(5)
+    t.join(5)
+    st = lock.stats()
+    assert (st.acquisitions, st.contentions, st.observer_acquisitions) == (1, 1, 1)
