@@ -1,4 +1,4 @@
-"""The bridge thread's work (no Qt): drain the change feed, copy values under a bounded lock try, rescan in-place edits."""
+"""The bridge thread's work (no Qt): drain the change feed, copy values under a lock try, rescan in-place edits."""
 
 from __future__ import annotations
 
@@ -29,16 +29,20 @@ if TYPE_CHECKING:
 
 FRAME = 1 / 30
 """At most this many deltas a second reach the GUI (the first change after a quiet spell passes at once)."""
-IDLE_POLL = 0.005
-"""How often an idle bridge looks at ``state.version`` (a lock-free read)."""
-LOCK_TRY = 0.004
-"""The bounded try for the global lockable; on failure the bridge retries next frame."""
+MIN_TURN = 0.005
+"""The bridge takes at most one turn per this many seconds, however fast changes wake it."""
+LOCK_POLL = 0.25
+"""How often the global lockable's holder is looked at (lock-free): a long hold shows within this."""
+RESCAN_PERIOD = 0.5
+"""How often the in-place rescan runs: untracked in-place changes show within about this."""
 LOCK_HOLD = 0.004
 """The longest the bridge keeps the global lockable per acquisition (it copies in slices)."""
 LOCK_BUDGET = 20_000
 """Elements a value may have to be copied under the lock; a bigger one is copied level by level outside it."""
 RESCAN_SHARE = 0.04
 """Share of one core the in-place rescan may use (a token bucket), under the 5 % the GUI promises."""
+RESCAN_BURST = 0.05
+"""The most rescan time saved up for one turn (seconds)."""
 STEP_TIME = 0.008
 """Work per loop turn before the bridge lets the GIL go (so the GUI thread stays responsive)."""
 MAX_UPSERTS = 8_000
@@ -46,7 +50,7 @@ MAX_UPSERTS = 8_000
 FIRST_SCREEN = 1_000
 """Entries in the first picture of a (re)load: enough to paint a screen, quick to copy."""
 LOAD_CHUNK = 256
-WATCH_RECHECK = 0.25
+WATCH_RECHECK = RESCAN_PERIOD
 INPLACE_THREAD = "(in place)"
 """The 'By' of a change the rescan found: the value was mutated without ``state.touch()``."""
 
@@ -85,17 +89,22 @@ class FeedReader:
         self.pending = 0
         self.cpu_time = 0.0
         """Thread CPU seconds the bridge thread has used (read by the bench)."""
+        self.wakeups = 0
+        """Turns of the bridge loop: each is one wake-up of the thread (read by tests and the bench)."""
+        self._listening: Any = None
+        """The SharedState the wake event is registered with while the bridge sleeps until a change."""
         self.generation = 0
         self._server: Server | None = None
         self._reset_state()
         self._last_emit = -1.0
         self._next_lock_status = 0.0
-        self._last_holder: tuple[str, float] | None = None
+        self._last_holder: tuple[Any, ...] | None = None
         self._last_lock_emit = 0.0
         self._rate_at = 0.0
         self._rate_version = 0
         self._last_pending_sent = -1
         self._rescan_at = clock()
+        self._next_rescan = 0.0
         self._credit = 0.0
         self._retry_lock_at = 0.0
 
@@ -117,6 +126,8 @@ class FeedReader:
         self._rescan_pos = 0
         self._watched: tuple[str, ...] = ()
         self._watch_checked: dict[str, float] = {}
+        self._recheck: dict[str, None] = {}
+        """Changed in place, not yet copied (the lock was busy): first in the next rescan."""
         self._resync_when_live: bool | None = None
 
     # -- commands from the GUI thread ---------------------------------------------------------------
@@ -149,25 +160,68 @@ class FeedReader:
     # -- the loop -----------------------------------------------------------------------------------
 
     def run(self, stop: threading.Event, wake: threading.Event) -> None:
-        """The bridge thread's body; returns when ``stop`` is set."""
+        """The bridge thread's body; returns when ``stop`` is set.
+
+        Quiet means asleep: with nothing to copy the thread waits on ``wake``, which the GUI sets for
+        its commands and the state sets on every change, with a timeout only for the lock-holder
+        poll and the low-rate in-place rescan (a few wake-ups a second, instead of polling).
+        """
         cpu0 = time.thread_time()
-        while not stop.is_set():
-            self._drain_commands()
-            busy = self.step()
-            now = clock()
-            self._maybe_emit(now)
-            self._maybe_status(now)
-            self.cpu_time = time.thread_time() - cpu0
-            if busy:
-                # More to copy (it piles up while the GUI applies the last frame, up to MAX_UPSERTS);
-                # a short wait lets the GUI thread take the GIL between slices.
-                timeout = 0.0005
-            elif self._has_output():
-                timeout = max(0.001, self._last_emit + FRAME - now) if self.acked else 0.05
-            else:
-                timeout = IDLE_POLL
-            wake.wait(timeout)
-            wake.clear()
+        try:
+            while not stop.is_set():
+                self.wakeups += 1
+                turn = clock()
+                self._drain_commands()
+                busy = self.step()
+                now = clock()
+                self._maybe_emit(now)
+                self._maybe_status(now)
+                self.cpu_time = time.thread_time() - cpu0
+                timeout = self._timeout(busy, now, wake)
+                if timeout > 0:
+                    wake.wait(timeout)
+                    # Writers set the event on every change: one turn per MIN_TURN at most.
+                    rest = turn + MIN_TURN - clock()
+                    if rest > 0:
+                        stop.wait(rest)
+                wake.clear()  # before the next turn reads state.version, so no change is missed
+        finally:
+            self._listen(None, wake)
+
+    def _timeout(self, busy: bool, now: float, wake: threading.Event) -> float:
+        """How long to sleep; listens for changes only when a change is the next thing to act on."""
+        server = self._server
+        waiting_for_change = False
+        if busy:
+            # More to copy (it piles up while the GUI applies the last frame, up to MAX_UPSERTS);
+            # a short wait lets the GUI thread take the GIL between slices.
+            timeout = 0.0005
+        elif self._has_output():
+            # The ack sets ``wake``; the timeout is only a safety net.
+            timeout = max(0.001, self._last_emit + FRAME - now) if self.acked else 0.05
+        elif self.live and (self._dirty or self._renames):
+            timeout = 0.05 if not self.acked else max(self._last_emit + FRAME * 0.7, self._retry_lock_at) - now
+        else:
+            waiting_for_change = self.live and server is not None
+            timeout = max(0.0, min(self._next_lock_status, self._next_rescan if self._containers else 1e9) - now)
+            timeout = min(timeout, 1.0)
+        self._listen(server.state if waiting_for_change and server is not None else None, wake)
+        if waiting_for_change and server is not None and server.state.version != self._version:
+            return 0.0  # changed between the drain and the listening: no sleep
+        return max(0.001, timeout) if not waiting_for_change else timeout
+
+    def _listen(self, state: Any, wake: threading.Event) -> None:
+        """Have ``state`` set ``wake`` on changes (None: stop). Listening only while idle keeps a busy
+        bridge from being woken by every write it cannot act on before the next frame anyway."""
+        if state is self._listening:
+            return
+        old, self._listening = self._listening, None
+        if old is not None:
+            old.remove_change_event(wake)
+        add = getattr(state, "add_change_event", None)
+        if add is not None:  # a state without the hook is polled at the idle timeout
+            add(wake)
+            self._listening = state
 
     def step(self) -> bool:
         """Do one slice of work; True when more is waiting (a load in progress, a backlog of changes)."""
@@ -291,7 +345,7 @@ class FeedReader:
                 out.append(None)
         if locked:
             lockable = server.lockable
-            got = clock() >= self._retry_lock_at and lockable.acquire(True, LOCK_TRY)
+            got = clock() >= self._retry_lock_at and _try_lock(lockable)
             if got:
                 hold_until = clock() + LOCK_HOLD
                 try:
@@ -312,7 +366,7 @@ class FeedReader:
                             info.name, value, info.scope, info.version, info.time, info.thread
                         )
                 finally:
-                    lockable.release()
+                    _unlock(lockable)
             else:
                 self._retry_lock_at = clock() + FRAME
                 for i in locked:
@@ -390,39 +444,65 @@ class FeedReader:
 
     def _rescan(self, server: Server) -> None:
         now = clock()
-        self._credit = min(0.05, self._credit + (now - self._rescan_at) * RESCAN_SHARE)
+        if now < self._next_rescan:
+            return
+        self._next_rescan = now + RESCAN_PERIOD
+        self._credit = min(RESCAN_BURST, self._credit + (now - self._rescan_at) * RESCAN_SHARE)
         self._rescan_at = now
-        if self._credit <= 0 or not self._containers or now < self._retry_lock_at:
+        if self._credit <= 0 or not self._containers:
             return
         keys = self._rescan_candidates(now)
         if not keys:
             return
         state = server.state
-        lockable = server.lockable
         start = clock()
-        big: list[str] = []
-        if not lockable.acquire(True, LOCK_TRY):
-            self._retry_lock_at = clock() + FRAME
-            self._credit -= clock() - start
-            return
-        try:
-            hold_until = start + min(self._credit, LOCK_HOLD)
-            for key in keys:
-                if clock() > hold_until:
-                    break
-                if key in self._big:
-                    big.append(key)
-                    continue
-                self._rescan_one(state, key, [LOCK_BUDGET])
-        finally:
-            lockable.release()
-        for key in big[:1]:
-            # A huge value is compared outside the lock, one per turn; the bucket pays for it.
-            self._rescan_one(state, key, None)
+        # Compared without the lock (each level copied in one GIL-atomic call): the lockable is
+        # taken only to copy what really changed, so an unchanged state costs its users nothing.
+        changed: list[str] = []
+        for key in keys:
+            if clock() - start > self._credit:
+                break
+            if self._differs(state, key):
+                changed.append(key)
+        if changed:
+            lockable = server.lockable
+            if clock() >= self._retry_lock_at and _try_lock(lockable):
+                big: list[str] = []
+                try:
+                    hold_until = clock() + LOCK_HOLD
+                    for key in changed:
+                        if clock() > hold_until:
+                            break  # the rest is found again next turn
+                        if key in self._big:
+                            big.append(key)
+                            continue
+                        self._rescan_one(state, key, [LOCK_BUDGET])
+                finally:
+                    _unlock(lockable)
+                for key in big[:1]:
+                    # A huge value is copied outside the lock, one per turn; the bucket pays for it.
+                    self._rescan_one(state, key, None)
+            else:
+                self._retry_lock_at = clock() + FRAME
+                self._recheck.update(dict.fromkeys(changed))
         self._credit -= clock() - start
 
+    def _differs(self, state: Any, key: str) -> bool:
+        """Whether ``key``'s live value differs from what the GUI has (read without the lock)."""
+        snap = self._shadow.get(key)
+        if snap is None or key in self._dirty:
+            return False
+        info = state.entry(snap.name)
+        if info is None or info.version != snap.version:
+            self._dirty[key] = snap.name  # the feed will bring it; make sure it is looked at
+            return False
+        if type(snap.value) is Pending:
+            return True
+        return not same_value(freeze(info.value), snap.value)
+
     def _rescan_candidates(self, now: float) -> list[str]:
-        picked: list[str] = []
+        picked: list[str] = [k for k in self._recheck if k in self._containers]
+        self._recheck.clear()
         for name in self._watched:
             key = fold(name)
             if key in self._containers and now - self._watch_checked.get(key, 0.0) >= WATCH_RECHECK:
@@ -503,18 +583,22 @@ class FeedReader:
         rate: float | None = None
         pending: int | None = None
         if now >= self._next_lock_status:
-            self._next_lock_status = now + 0.2
+            self._next_lock_status = now + LOCK_POLL
             lockable = server.lockable
             holder = lockable.holder
+            waiting = lockable.waiting()
+            blocked = now < self._retry_lock_at
             key = (holder.thread, holder.since) if holder is not None else None
-            if key != self._last_holder or holder is not None or now - self._last_lock_emit > 1.0:
-                self._last_holder = key
+            # Sent when something changed, and while held (the hold's length grows); an idle lock
+            # that stays idle sends nothing.
+            if (key, waiting, blocked) != self._last_holder or holder is not None:
+                self._last_holder = (key, waiting, blocked)
                 self._last_lock_emit = now
                 lock = LockStatus(
                     holder,
-                    lockable.waiting(),
+                    waiting,
                     holder.held_for if holder is not None else 0.0,
-                    bridge_blocked=now < self._retry_lock_at,
+                    bridge_blocked=blocked,
                 )
             if not self.live and self.pending != self._last_pending_sent:
                 self._last_pending_sent = self.pending
@@ -526,3 +610,17 @@ class FeedReader:
             self._rate_at, self._rate_version = now, version
         if lock is not None or rate is not None or pending is not None:
             self._emit_status(Status(lock, rate, pending))
+
+
+def _try_lock(lockable: Any) -> bool:
+    """Take the lockable only if it is free now, counted apart from its users' figures."""
+    apart = getattr(lockable, "try_acquire_apart", None)
+    return bool(apart()) if apart is not None else bool(lockable.acquire(False))
+
+
+def _unlock(lockable: Any) -> None:
+    release = getattr(lockable, "release_apart", None)
+    if release is not None:
+        release()
+    else:
+        lockable.release()

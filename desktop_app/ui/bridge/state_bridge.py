@@ -193,6 +193,11 @@ class StateBridge(QObject):
         return 0 if self._live else self._reader.pending
 
     @property
+    def wakeups(self) -> int:
+        """How many times the bridge thread has woken up (one loop turn each); quiet means few."""
+        return self._reader.wakeups
+
+    @property
     def bridge_cpu_time(self) -> float:
         """CPU seconds the bridge thread has used (``time.thread_time`` measured inside it)."""
         return self._reader.cpu_time
