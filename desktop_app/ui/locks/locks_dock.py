@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app.engine.deadlock import DeadlockCycle, detect_deadlocks
 from desktop_app.engine.locks import Lockable, LockStats, clock
+from desktop_app.ui.common.plural import count
 from desktop_app.ui.locks.contention_timeline import TimelineBuilder, build_timeline, snapshot_lockables
 from desktop_app.ui.locks.contention_view import ContentionView
 from desktop_app.ui.locks.lock_table_model import (
@@ -63,7 +64,12 @@ if TYPE_CHECKING:
 deadlock_log = logging.getLogger("desktop_app.engine.deadlock")
 
 SAMPLE_MS = 125
-"""Sampling period while the dock is visible (8 Hz): stats, timeline and deadlock check."""
+"""Sampling period while the dock is visible and the locks are in use (8 Hz): stats, timeline, deadlocks."""
+QUIET_SAMPLE_MS = 500
+"""Sampling period once nothing has happened for QUIET_AFTER seconds: a quiet lock costs almost nothing."""
+QUIET_AFTER = 1.0
+QUIET_REFRESH = 1.0
+"""While nothing happens, the table's recent rates and the timeline move along this often (if it shows anything)."""
 TIMELINE_SHARE = 10.0
 """A timeline refresh that took t seconds waits at least TIMELINE_SHARE * t before the next one."""
 
@@ -71,8 +77,10 @@ TIMELINE_SHARE = 10.0
 class LocksDock(QDockWidget):
     """Lock contention, live: table, timeline, slow waits and deadlocks of one server's lockables.
 
-    It samples on a timer in the GUI thread, only while visible. Every read is lock-free (stats,
-    event rings, holders, waiters): the GUI thread never takes an engine lock.
+    It samples on a timer in the GUI thread, only while visible, and slowly while nothing happens.
+    Every read is lock-free (stats, event rings, holders, waiters): the GUI thread never takes an
+    engine lock, and watching does not change the figures it shows. The studio's own bridge is
+    counted apart by the engine; its figures are in the summary's tooltip, not in the table.
     """
 
     deadlock_found = Signal(object)
@@ -90,6 +98,11 @@ class LocksDock(QDockWidget):
         self._next_timeline = 0.0
         self._last_snaps: list[LockSnapshot] = []
         self._last_now = clock()
+        self._signature: tuple[Any, ...] | None = None
+        self._active_at = -math.inf
+        self._next_quiet_refresh = 0.0
+        self.samples_applied = 0
+        """Samples that found something new and refreshed the dock (for tests: a quiet lock adds none)."""
         self._timer = QTimer(self)
         self._timer.setInterval(SAMPLE_MS)
         self._timer.timeout.connect(self._sample)
@@ -254,6 +267,7 @@ class LocksDock(QDockWidget):
     def set_server(self, server: Server | None) -> None:
         """Show this server's lockables (None: show nothing); samples at once if visible."""
         self._server = server
+        self._signature = None
         self._builder.clear()
         self.view.reset()
         self._next_timeline = 0.0
@@ -280,6 +294,25 @@ class LocksDock(QDockWidget):
     def _sample(self, *, throttle: bool = True) -> None:
         locks = self.lockables()
         samples = [(lk, lk.stats()) for lk in locks]
+        now = clock()
+        signature = _signature(samples)
+        if throttle and signature == self._signature:
+            # Nothing new: no text, table or timeline work, except now and then moving the recent
+            # rates and the timeline along (which only repaints if the timeline shows something).
+            if now - self._active_at > QUIET_AFTER:
+                self._timer.setInterval(QUIET_SAMPLE_MS)
+            if now >= self._next_quiet_refresh:
+                self._next_quiet_refresh = now + QUIET_REFRESH
+                self.model.update_rows(samples)
+                if self.view.timeline().lanes:
+                    self._refresh_timeline(locks=locks)
+            return
+        self._signature = signature
+        self._active_at = now
+        self._next_quiet_refresh = now + QUIET_REFRESH
+        if self._timer.interval() != SAMPLE_MS:
+            self._timer.setInterval(SAMPLE_MS)
+        self.samples_applied += 1
         self.model.update_rows(samples)
         self._update_summary(samples)
         self._refresh_timeline(locks=locks, force=not throttle)
@@ -321,7 +354,7 @@ class LocksDock(QDockWidget):
         super().showEvent(event)
         if not self._timer.isActive():
             self.sample_now()
-            self._timer.start()
+            self._timer.start(SAMPLE_MS)
         self._fit_table()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
@@ -358,10 +391,22 @@ class LocksDock(QDockWidget):
         held = sum(1 for _, st in samples if st.holder is not None)
         waiting = sum(len(st.waiting) for _, st in samples)
         lost = sum(st.thread_time_lost for _, st in samples)
-        self.summary.setText(
+        _set_text(
+            self.summary,
             f"{len(samples)} lockable{'s' if len(samples) != 1 else ''} · {held} held · "
-            f"{waiting} thread{'s' if waiting != 1 else ''} waiting · {format_duration(lost)} thread time lost"
+            f"{waiting} thread{'s' if waiting != 1 else ''} waiting · {format_duration(lost)} thread time lost",
         )
+        observed = [st for _, st in samples if st.observer_acquisitions or st.observer_busy]
+        tip = "Figures are your threads' uses of each lockable."
+        if observed:
+            tip += "\nThe studio's own reads, counted apart (not in the table):" + "".join(
+                f"\n  {st.name}: held {count(st.observer_acquisitions, 'time')} to copy changed values "
+                f"({format_duration(st.observer_hold)} in all); found it busy {count(st.observer_busy, 'time')} "
+                "and did not wait"
+                for st in observed
+            )
+        if tip != self.summary.toolTip():
+            self.summary.setToolTip(tip)
 
     def _on_view_options(self) -> None:
         if self.live_check.isChecked():
@@ -404,7 +449,9 @@ class LocksDock(QDockWidget):
 
     def _collect_slow_waits(self, locks: list[Lockable]) -> None:
         n = self.slow_waits.collect(locks)
-        self.tabs.setTabText(1, f"Slow waits ({n})" if n else "Slow waits")
+        text = f"Slow waits ({n})" if n else "Slow waits"
+        if self.tabs.tabText(1) != text:  # setTabText re-lays out and repaints the whole tab widget
+            self.tabs.setTabText(1, text)
 
     def _check_deadlocks(self, locks: list[Lockable]) -> None:
         found = detect_deadlocks(locks)
@@ -437,3 +484,21 @@ class LocksDock(QDockWidget):
 
     def _on_table_row(self, current: QModelIndex, _previous: QModelIndex) -> None:
         self.view.set_selected_lock(str(current.data(LOCK_ROLE)) if current.isValid() else None)
+
+
+def _signature(samples: Sequence[tuple[Lockable, LockStats]]) -> tuple[Any, ...]:
+    """What a sample must differ in to be worth showing: uses, waits, timeouts, resets, holders.
+
+    A held or awaited lock always counts as new (its hold grows, and a deadlock changes no counter).
+    """
+    sig: list[Any] = []
+    for lk, st in samples:
+        if st.holder is not None or st.waiting:
+            return (object(),)
+        sig.append((id(lk), st.acquisitions, st.contentions, st.timeouts, st.since))
+    return tuple(sig)
+
+
+def _set_text(label: QLabel, text: str) -> None:
+    if label.text() != text:
+        label.setText(text)
