@@ -73,6 +73,10 @@ class ChangeHighlight(_Model):  # type: ignore[misc,valid-type]
         frame = self._frame
         return [n for n in self._previous_marks if n.changed_at != frame]
 
+    def highlighted_nodes(self) -> list[Node]:
+        """The rows with a tint now (some may have just faded out: ``fading()`` drops those)."""
+        return list(self._highlighted)
+
     def fading(self) -> bool:
         """True while some row is still highlighted (the view repaints until the fade is over)."""
         highlighted = self._highlighted

@@ -191,6 +191,8 @@ class StateView(LiveFollow, ViewMemory, QWidget):
         self._fade_timer = QTimer(self)
         self._fade_timer.setInterval(FADE_TICK_MS)
         self._fade_timer.timeout.connect(self._fade_tick)
+        self._fade_last: list[Node] = []
+        """The rows tinted at the last fade step (repainted at the next, in case they ended meanwhile)."""
         self._watch_timer = QTimer(self)
         self._watch_timer.setSingleShot(True)
         self._watch_timer.setInterval(300)

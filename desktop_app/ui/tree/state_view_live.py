@@ -15,6 +15,8 @@ from desktop_app.ui.tree.state_model import FADE, FADE_STEPS, Node
 _View = QWidget if TYPE_CHECKING else object
 
 FADE_TICK_MS = int(FADE / FADE_STEPS * 1000)
+FADE_ROWS_REPAINT = 200
+"""Up to this many tinted rows a fade step repaints just them; more, and the whole viewport (cheaper)."""
 
 
 class LiveFollow(_View):  # type: ignore[misc,valid-type]
@@ -82,10 +84,19 @@ class LiveFollow(_View):  # type: ignore[misc,valid-type]
         # One timer for all rows, one repaint per fade step (4 a second at most, within the tree's
         # paint budget). Also while deltas keep coming: they repaint only the rows they change,
         # and a row that stopped changing must still be seen to fade, or under load every row
-        # that ever changed stays lit.
-        self.tree.schedule_repaint()
+        # that ever changed stays lit. The timer stops once nothing is tinted.
+        nodes = self.model.highlighted_nodes()  # before fading() forgets the ones that just ended
+        # and the ones tinted at the last step: fading() in a delta may have ended them since
+        last, self._fade_last = self._fade_last, nodes
         if not self.model.fading():
             self._fade_timer.stop()
+            self._fade_last = []
+        if self.tree.defer_ranges and len(nodes) + len(last) <= FADE_ROWS_REPAINT:
+            # just the tinted rows on screen: a full repaint of the tree costs ~15 ms with software
+            # rendering, and a quiet demo fades a row or three
+            self._repaint_rows(list(dict.fromkeys([*last, *nodes])))
+        else:
+            self.tree.schedule_repaint()
 
     def _on_lock_status(self, status: LockStatus) -> None:
         holder = status.holder
