@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import signal
+import socket
 import sys
 from pathlib import Path
 
@@ -65,17 +66,14 @@ def run_gui(script: str | None = None, self_test: bool = False) -> int:
     app.aboutToQuit.connect(quit_event.set)
     result = {"code": 0}
 
-    # SIGTERM / SIGINT from outside close the window like Ctrl+Q. Qt sleeps in C, so a light timer
-    # lets Python run its signal handlers.
+    # SIGTERM / SIGINT from outside close the window like Ctrl+Q.
     def on_signal(signum: int, _frame: object) -> None:
         log.info("%s received, closing", signal.Signals(signum).name)
         QTimer.singleShot(0, window.close)
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    heartbeat = QTimer()
-    heartbeat.start(200)
-    heartbeat.timeout.connect(lambda: None)
+    wake_on_signals = _SignalWakeup()
 
     async def main() -> None:
         window.show()
@@ -95,7 +93,41 @@ def run_gui(script: str | None = None, self_test: bool = False) -> int:
         except RuntimeError as err:  # the loop was stopped by the last window closing
             if "Event loop stopped before Future completed" not in str(err):
                 raise
+        finally:
+            wake_on_signals.close()
     return result["code"]
+
+
+class _SignalWakeup:
+    """Wakes the Qt loop when a signal arrives, so Python runs its handler at once.
+
+    Qt sleeps in C, and Python runs a signal handler only when the interpreter next runs: a polling
+    timer would wake an idle app five times a second for nothing. Instead the signal module writes
+    each signal's number to a socket (``signal.set_wakeup_fd``) that a QSocketNotifier watches.
+    """
+
+    def __init__(self) -> None:
+        from PySide6.QtCore import QSocketNotifier
+
+        self._read, self._write = socket.socketpair()
+        for sock in (self._read, self._write):
+            sock.setblocking(False)
+        self._previous = signal.set_wakeup_fd(self._write.fileno(), warn_on_full_buffer=False)
+        self._notifier = QSocketNotifier(self._read.fileno(), QSocketNotifier.Type.Read)
+        self._notifier.activated.connect(self._drain)
+
+    def _drain(self) -> None:
+        try:
+            while self._read.recv(512):
+                pass
+        except OSError:  # drained (would block)
+            pass
+
+    def close(self) -> None:
+        self._notifier.setEnabled(False)
+        signal.set_wakeup_fd(self._previous)
+        self._read.close()
+        self._write.close()
 
 
 async def _self_test(window: object, loaded: bool) -> int:
