@@ -31,7 +31,7 @@ FRAME = 1 / 30
 """At most this many deltas a second reach the GUI (the first change after a quiet spell passes at once)."""
 MIN_TURN = 0.005
 """The bridge takes at most one turn per this many seconds, however fast changes wake it."""
-LOCK_POLL = 0.25
+LOCK_POLL = 0.5
 """How often the global lockable's holder is looked at (lock-free): a long hold shows within this."""
 RESCAN_PERIOD = 0.5
 """How often the in-place rescan runs: untracked in-place changes show within about this."""

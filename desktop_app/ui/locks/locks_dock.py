@@ -14,7 +14,6 @@ from PySide6.QtCore import (
     QModelIndex,
     QSortFilterProxyModel,
     Qt,
-    QTimer,
     Signal,
 )
 from PySide6.QtGui import QHideEvent, QResizeEvent, QShowEvent
@@ -37,6 +36,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app.engine.deadlock import DeadlockCycle, detect_deadlocks
 from desktop_app.engine.locks import Lockable, LockStats, clock
+from desktop_app.ui.common.pace import PacedTimer, paced
 from desktop_app.ui.common.plural import count
 from desktop_app.ui.locks.contention_timeline import TimelineBuilder, build_timeline, snapshot_lockables
 from desktop_app.ui.locks.contention_view import ContentionView
@@ -64,10 +64,11 @@ if TYPE_CHECKING:
 deadlock_log = logging.getLogger("desktop_app.engine.deadlock")
 
 SAMPLE_MS = 125
-"""Sampling period while the dock is visible and the locks are in use (8 Hz): stats, timeline, deadlocks."""
+"""Sampling period while the dock is visible and the locks are in use (8 Hz): stats, timeline, deadlocks.
+All the periods here are doubled while the app is in the background (``ui.common.pace``)."""
 QUIET_SAMPLE_MS = 500
 """Sampling period once nothing has happened for QUIET_AFTER seconds: a quiet lock costs almost nothing."""
-QUIET_AFTER = 1.0
+QUIET_AFTER = 0.5
 QUIET_REFRESH = 1.0
 """While nothing happens, the table's recent rates and the timeline move along this often (if it shows anything)."""
 TIMELINE_SHARE = 10.0
@@ -103,8 +104,7 @@ class LocksDock(QDockWidget):
         self._next_quiet_refresh = 0.0
         self.samples_applied = 0
         """Samples that found something new and refreshed the dock (for tests: a quiet lock adds none)."""
-        self._timer = QTimer(self)
-        self._timer.setInterval(SAMPLE_MS)
+        self._timer = PacedTimer(SAMPLE_MS, self)
         self._timer.timeout.connect(self._sample)
         self._build()
 
@@ -300,9 +300,9 @@ class LocksDock(QDockWidget):
             # Nothing new: no text, table or timeline work, except now and then moving the recent
             # rates and the timeline along (which only repaints if the timeline shows something).
             if now - self._active_at > QUIET_AFTER:
-                self._timer.setInterval(QUIET_SAMPLE_MS)
+                self._timer.set_base_interval(QUIET_SAMPLE_MS)
             if now >= self._next_quiet_refresh:
-                self._next_quiet_refresh = now + QUIET_REFRESH
+                self._next_quiet_refresh = now + paced(int(QUIET_REFRESH * 1000)) / 1000
                 self.model.update_rows(samples)
                 if self.view.timeline().lanes:
                     self._refresh_timeline(locks=locks)
@@ -310,8 +310,7 @@ class LocksDock(QDockWidget):
         self._signature = signature
         self._active_at = now
         self._next_quiet_refresh = now + QUIET_REFRESH
-        if self._timer.interval() != SAMPLE_MS:
-            self._timer.setInterval(SAMPLE_MS)
+        self._timer.set_base_interval(SAMPLE_MS)
         self.samples_applied += 1
         self.model.update_rows(samples)
         self._update_summary(samples)
@@ -354,7 +353,8 @@ class LocksDock(QDockWidget):
         super().showEvent(event)
         if not self._timer.isActive():
             self.sample_now()
-            self._timer.start(SAMPLE_MS)
+            self._timer.set_base_interval(SAMPLE_MS)
+            self._timer.start()
         self._fit_table()
 
     def resizeEvent(self, event: QResizeEvent) -> None:

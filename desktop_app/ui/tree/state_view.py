@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app.ui.bridge.edit_commands import EditFeedback, EditRunner
 from desktop_app.ui.bridge.state_bridge import StateBridge
+from desktop_app.ui.common.pace import PacedTimer
 from desktop_app.ui.tree.state_edit_actions import StateEditActions
 from desktop_app.ui.tree.state_filter import StateFilterModel
 from desktop_app.ui.tree.state_model import (
@@ -188,8 +189,7 @@ class StateView(LiveFollow, ViewMemory, QWidget):
         self._filter_timer.setSingleShot(True)
         self._filter_timer.setInterval(250)
         self._filter_timer.timeout.connect(self._apply_filter)
-        self._fade_timer = QTimer(self)
-        self._fade_timer.setInterval(FADE_TICK_MS)
+        self._fade_timer = PacedTimer(FADE_TICK_MS, self)
         self._fade_timer.timeout.connect(self._fade_tick)
         self._fade_last: list[Node] = []
         """The rows tinted at the last fade step (repainted at the next, in case they ended meanwhile)."""

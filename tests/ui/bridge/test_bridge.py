@@ -312,7 +312,7 @@ def test_a_quiet_bridge_sleeps(qtbot: Any, server: Server, bridge: StateBridge) 
     before, copies = bridge.wakeups, server.lockable.stats().observer_acquisitions
     qtbot.wait(2000)
     woke = bridge.wakeups - before
-    # the lock-holder poll (4 Hz) and the rescan (2 Hz, on the same turns): no 5 ms polling (400)
+    # the lock-holder poll and the rescan (2 Hz each, on the same turns): no 5 ms polling (400)
     assert woke <= 2 * 5 + 4, f"woke {woke} times in 2 s with nothing changing"
     stats = server.lockable.stats()
     assert stats.acquisitions == 0, "the bridge is not a user of the lock"

@@ -378,12 +378,12 @@ def test_a_quiet_lock_costs_no_refresh_and_the_first_use_wakes_the_dock(
     applied = dock.samples_applied
     qtbot.wait(1800)  # nothing happens: the dock slows down and refreshes nothing
     assert dock.samples_applied == applied
-    assert dock._timer.interval() == locks_dock.QUIET_SAMPLE_MS
+    assert dock._timer.base_interval() == locks_dock.QUIET_SAMPLE_MS
     with server.lock("cache"):
         pass
     qtbot.waitUntil(lambda: _cell(dock, "cache", COL_ACQ) == "2", timeout=2000)
     assert dock.samples_applied == applied + 1
-    assert dock._timer.interval() == locks_dock.SAMPLE_MS
+    assert dock._timer.base_interval() == locks_dock.SAMPLE_MS
 
 
 def test_the_studios_own_lock_use_is_apart_from_the_table(qtbot: QtBot, dock: LocksDock, server: Server) -> None:
