@@ -50,6 +50,13 @@ MAX_UPSERTS = 8_000
 FIRST_SCREEN = 1_000
 """Entries in the first picture of a (re)load: enough to paint a screen, quick to copy."""
 LOAD_CHUNK = 256
+SCAN_AFTER = 256
+"""Behind by more changes than this and than there are entries, the bridge compares entry versions
+instead of reading the change records."""
+BRIDGE_SHARE = 0.03
+"""Share of one core the bridge thread may use while following changes (it waits longer between turns
+when a turn was expensive); a first load of a big state is not held to it. Under a write-heavy
+workload every bit of it is GIL time taken from the threads being watched."""
 WATCH_RECHECK = RESCAN_PERIOD
 INPLACE_THREAD = "(in place)"
 """The 'By' of a change the rescan found: the value was mutated without ``state.touch()``."""
@@ -170,18 +177,22 @@ class FeedReader:
         try:
             while not stop.is_set():
                 self.wakeups += 1
-                turn = clock()
+                turn, turn_cpu = clock(), time.thread_time()
                 self._drain_commands()
                 busy = self.step()
                 now = clock()
                 self._maybe_emit(now)
                 self._maybe_status(now)
-                self.cpu_time = time.thread_time() - cpu0
+                cpu = time.thread_time()
+                self.cpu_time = cpu - cpu0
                 timeout = self._timeout(busy, now, wake)
-                if timeout > 0:
-                    wake.wait(timeout)
-                    # Writers set the event on every change: one turn per MIN_TURN at most.
-                    rest = turn + MIN_TURN - clock()
+                # Writers set the event on every change: one turn per MIN_TURN at most, and an
+                # expensive turn buys a longer pause (BRIDGE_SHARE), except while a state loads.
+                pace = MIN_TURN if self._load is not None else max(MIN_TURN, (cpu - turn_cpu) / BRIDGE_SHARE)
+                if timeout > 0 or pace > MIN_TURN:
+                    if timeout > 0:
+                        wake.wait(timeout)
+                    rest = turn + pace - clock()
                     if rest > 0:
                         stop.wait(rest)
                 wake.clear()  # before the next turn reads state.version, so no change is missed
@@ -252,7 +263,13 @@ class FeedReader:
 
     def _drain_feed(self, server: Server) -> None:
         state = server.state
-        if state.version == self._version:
+        behind = state.version - self._version
+        if behind <= 0:
+            return
+        if self.live and self._load is None and self._shadow and behind > max(SCAN_AFTER, len(self._shadow)):
+            # More changes than entries (a write-heavy workload): each entry's version says what
+            # changed for less than reading every record, or than a reload once the ring overflows.
+            self._scan_versions(state)
             return
         changes = state.changes_since(self._version)
         if not self.live and self._load is None:
@@ -275,6 +292,25 @@ class FeedReader:
                 self._dirty[fold(r.old_name)] = r.old_name
             self._dirty[fold(r.name)] = r.name
         self._version = changes.version
+
+    def _scan_versions(self, state: Any) -> None:
+        """Mark dirty every entry whose version differs from the GUI's copy, every new and every gone one.
+
+        A clear or a replacing restore in between is seen as removals and additions (a soft resync).
+        """
+        version = state.version
+        shadow, dirty = self._shadow, self._dirty
+        seen: set[str] = set()
+        for info in state.entries():
+            key = fold(info.name)
+            seen.add(key)
+            snap = shadow.get(key)
+            if snap is None or snap.version != info.version or snap.name != info.name:
+                dirty[key] = info.name
+        for key, snap in shadow.items():
+            if key not in seen:
+                dirty[key] = snap.name
+        self._version = version
 
     def _begin_load(self, *, hard: bool) -> None:
         server = self._server

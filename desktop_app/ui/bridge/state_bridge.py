@@ -12,10 +12,11 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from desktop_app.ui.bridge.entry_snapshot import EntrySnapshot, LockStatus, Opaque, Pending, StateDelta
-from desktop_app.ui.bridge.feed_reader import FeedReader, Frame, Status
+from desktop_app.ui.bridge.feed_reader import FRAME, FeedReader, Frame, Status
+from desktop_app.ui.bridge.process_load import gui_process_load
 
 if TYPE_CHECKING:
     from desktop_app.engine.server import Server
@@ -38,6 +39,11 @@ EDIT_LOCK_TRY = 0.02
 EDIT_WAIT_NOTICE = 0.1
 """After this long without the lock, ``on_waiting`` tells the GUI who holds it."""
 JOIN_TIMEOUT = 5.0
+APPLY_SHARE = 0.1
+"""Share of the GUI thread's time that applying frames may take (a load's frames are not held to it)."""
+APPLY_CONTENDED_SHARE = 0.015
+"""The same while other Python threads keep the GIL busy: every call into the model takes it from them."""
+MAX_ACK_DELAY = 1.0
 
 
 class EditHandle(Generic[T]):
@@ -115,6 +121,9 @@ class StateBridge(QObject):
         self._frame_ready.connect(self._on_frame, Qt.ConnectionType.QueuedConnection)
         self._status_ready.connect(self._on_status, Qt.ConnectionType.QueuedConnection)
         self._gui_call.connect(self._on_gui_call, Qt.ConnectionType.QueuedConnection)
+        self._ack_timer = QTimer(self)
+        self._ack_timer.setSingleShot(True)
+        self._ack_timer.timeout.connect(self._ack)
 
     # -- lifecycle ----------------------------------------------------------------------------------
 
@@ -214,6 +223,7 @@ class StateBridge(QObject):
     # -- frames from the bridge thread ----------------------------------------------------------------
 
     def _on_frame(self, frame: Frame) -> None:
+        started, wall = time.thread_time(), time.perf_counter()
         try:
             if frame.generation == self._reader.generation:
                 if frame.reset is not None:
@@ -223,8 +233,23 @@ class StateBridge(QObject):
                 if frame.progress is not None:
                     self.load_progress.emit(*frame.progress)
         finally:
-            self._reader.acked = True
-            self._wake.set()
+            # The next frame waits until applying this one is at most APPLY_SHARE of the GUI
+            # thread's time: under a flood of changes frames get fewer and bigger (every change
+            # still arrives), and the threads being watched keep the GIL.
+            spent = time.thread_time() - started
+            waited = time.perf_counter() - wall - spent  # for the GIL: other Python threads are busy
+            contended = waited > max(0.004, spent) or gui_process_load.busy()
+            share = APPLY_CONTENDED_SHARE if contended else APPLY_SHARE
+            delay = min(MAX_ACK_DELAY, spent / share - spent)
+            loading = frame.progress is not None and frame.progress[0] < frame.progress[1]
+            if delay > FRAME and not loading:
+                self._ack_timer.start(int(delay * 1000))
+            else:
+                self._ack()
+
+    def _ack(self) -> None:
+        self._reader.acked = True
+        self._wake.set()
 
     def _on_status(self, status: Status) -> None:
         if status.lock is not None:

@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app.engine.deadlock import DeadlockCycle, detect_deadlocks
 from desktop_app.engine.locks import Lockable, LockStats, clock
-from desktop_app.ui.common.pace import PacedTimer, paced
+from desktop_app.ui.common.pace import PacedTimer, WorkBudget, paced
 from desktop_app.ui.common.plural import count
 from desktop_app.ui.locks.contention_timeline import TimelineBuilder, build_timeline, snapshot_lockables
 from desktop_app.ui.locks.contention_view import ContentionView
@@ -71,6 +71,10 @@ QUIET_SAMPLE_MS = 500
 QUIET_AFTER = 0.5
 QUIET_REFRESH = 1.0
 """While nothing happens, the table's recent rates and the timeline move along this often (if it shows anything)."""
+SAMPLE_SHARE = 0.05
+SAMPLE_CONTENDED_SHARE = 0.01
+"""Sampling takes at most this share of a core (CPU), and while other Python threads keep the GIL busy
+the contended one: the dock then samples less often rather than slow down the threads it shows."""
 TIMELINE_SHARE = 10.0
 """A timeline refresh that took t seconds waits at least TIMELINE_SHARE * t before the next one."""
 
@@ -102,6 +106,7 @@ class LocksDock(QDockWidget):
         self._signature: tuple[Any, ...] | None = None
         self._active_at = -math.inf
         self._next_quiet_refresh = 0.0
+        self._budget = WorkBudget(SAMPLE_SHARE, SAMPLE_CONTENDED_SHARE)
         self.samples_applied = 0
         """Samples that found something new and refreshed the dock (for tests: a quiet lock adds none)."""
         self._timer = PacedTimer(SAMPLE_MS, self)
@@ -292,6 +297,12 @@ class LocksDock(QDockWidget):
         self._sample(throttle=False)
 
     def _sample(self, *, throttle: bool = True) -> None:
+        if throttle and not self._budget.ready():
+            return
+        with self._budget.measure():
+            self._sample_once(throttle)
+
+    def _sample_once(self, throttle: bool) -> None:
         locks = self.lockables()
         samples = [(lk, lk.stats()) for lk in locks]
         now = clock()

@@ -9,12 +9,18 @@ from PySide6.QtCore import QEvent, QModelIndex, QPersistentModelIndex, QRect, Qt
 from PySide6.QtGui import QPainter, QPalette, QRegion
 from PySide6.QtWidgets import QAbstractItemView, QTreeView, QWidget
 
+from desktop_app.ui.common.pace import WorkBudget
+
 Index = QModelIndex | QPersistentModelIndex
 
 MIN_REPAINT_GAP = 0.033
 """At most ~30 full repaints a second for live changes."""
 PAINT_SHARE = 0.5
 """Live repaints may take at most this share of the GUI thread; the rest stays free for input."""
+PAINT_CPU_SHARE = 0.25
+PAINT_CONTENDED_SHARE = 0.015
+"""While other Python threads keep the GIL busy, live repaints take at most this share of a core:
+each cell painted is a call into Python that takes the GIL from the threads being watched."""
 
 
 class StateTree(QTreeView):
@@ -36,6 +42,7 @@ class StateTree(QTreeView):
         self._repaint_timer = QTimer(self)
         self._repaint_timer.setSingleShot(True)
         self._repaint_timer.timeout.connect(self._repaint_now)
+        self.paint_budget = WorkBudget(PAINT_CPU_SHARE, PAINT_CONTENDED_SHARE)
 
     def dataChanged(self, topLeft: Index, bottomRight: Index, roles: Sequence[int] = ()) -> None:
         editing = self.state() == QAbstractItemView.State.EditingState
@@ -73,7 +80,7 @@ class StateTree(QTreeView):
             self._dirty = self._dirty.united(region)
         if self._dirty.isEmpty() or self._repaint_timer.isActive():
             return
-        gap = max(MIN_REPAINT_GAP, self.paint_seconds / PAINT_SHARE)
+        gap = max(MIN_REPAINT_GAP, self.paint_seconds / PAINT_SHARE, self.paint_budget.gap())
         wait = self._last_paint + gap - time.perf_counter()
         if wait <= 0:
             self._repaint_now()
@@ -100,7 +107,8 @@ class StateTree(QTreeView):
         if event.type() != QEvent.Type.Paint:
             return super().viewportEvent(event)
         start = time.perf_counter()
-        handled = super().viewportEvent(event)
+        with self.paint_budget.measure():
+            handled = super().viewportEvent(event)
         text = self.placeholder_shown()
         if text:
             p = QPainter(self.viewport())
