@@ -356,3 +356,29 @@ def test_only_changed_values_are_copied_under_the_lock_and_counted_apart(
     assert stats.acquisitions == 1, "the users' figures hold the one user's use, not the bridge's"
     assert stats.observer_acquisitions == 3
     assert {e.thread for e in server.lockable.events} == {"MainThread"}
+
+
+def test_a_flood_beyond_the_ring_resends_only_what_changed(qtbot: Any, server: Server, bridge: StateBridge) -> None:
+    server.state = SharedState(lockable=server.lockable, ring_size=64)
+    for i in range(50):
+        server.state.set(f"k{i}", {"n": 0} if i % 2 else 0)
+    pic = Picture(bridge)
+    bridge.set_server(server)
+    bridge.start()
+    qtbot.waitUntil(lambda: pic.resets >= 1 and len(pic.entries) == 50)
+    qtbot.wait(200)
+    pic.deltas.clear()
+    with server.lockable:  # stall the bridge's container copies while 2,000 changes overflow the ring
+        for round_ in range(1, 101):
+            for i in range(20):
+                server.state.set(f"k{i}", {"n": round_} if i % 2 else round_)
+        server.state.remove("k49")
+        server.state.set("new", 1)
+    qtbot.waitUntil(
+        lambda: all(pic.value(f"k{i}") in (100, {"n": 100}) for i in range(20))
+        and "k49" not in pic.entries
+        and pic.value("new") == 1
+    )
+    sent = {s.name for d in pic.deltas for s in d.upserted}
+    assert sent <= {f"k{i}" for i in range(20)} | {"new"}, f"unchanged entries were re-sent: {sent}"
+    assert pic.resets == 1
