@@ -77,6 +77,9 @@ def run_gui(script: str | None = None, self_test: bool = False) -> int:
 
     async def main() -> None:
         window.show()
+        # The server (its imports, its script, the demo's first state) starts once the window has
+        # painted: a person sees the window at once, and its paint does not compete for the GIL.
+        await _first_paint(window)
         last = window.settings.value("last_script") if script is None and not self_test else None
         target = script or (last if isinstance(last, str) and Path(last).is_file() else None)
         ok = await window.load_script(target)
@@ -96,6 +99,31 @@ def run_gui(script: str | None = None, self_test: bool = False) -> int:
         finally:
             wake_on_signals.close()
     return result["code"]
+
+
+async def _first_paint(window: object, timeout: float = 2.0) -> None:
+    """Return once ``window`` has finished its first paint (or after ``timeout``: offscreen, no display)."""
+    from PySide6.QtCore import QEvent, QObject, QTimer
+
+    loop = asyncio.get_event_loop()
+    painted: asyncio.Future[None] = loop.create_future()
+
+    class Watch(QObject):
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.Paint and not painted.done():
+                # after the paint event has been handled, and its pixels flushed
+                QTimer.singleShot(0, lambda: painted.done() or painted.set_result(None))
+            return False
+
+    assert isinstance(window, QObject)
+    watch = Watch()
+    window.installEventFilter(watch)
+    try:
+        await asyncio.wait_for(painted, timeout)
+    except TimeoutError:
+        log.debug("no paint of the main window within %.1f s; starting anyway", timeout)
+    finally:
+        window.removeEventFilter(watch)
 
 
 class _SignalWakeup:
