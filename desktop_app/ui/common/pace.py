@@ -24,18 +24,19 @@ def in_background() -> bool:
     return QGuiApplication.applicationState() != Qt.ApplicationState.ApplicationActive
 
 
-def paced(ms: int) -> int:
-    """``ms`` while the app is active, BACKGROUND_SLOWDOWN times as long while it is in the background."""
-    return ms * BACKGROUND_SLOWDOWN if in_background() else ms
+def paced(ms: int, slowdown: int = BACKGROUND_SLOWDOWN) -> int:
+    """``ms`` while the app is active, ``slowdown`` times as long while it is in the background."""
+    return ms * slowdown if in_background() else ms
 
 
 class PacedTimer(QTimer):
-    """A QTimer whose interval is ``paced(base)``, and follows the application's state as it changes."""
+    """A QTimer whose interval is ``paced(base, slowdown)``, and follows the application's state as it changes."""
 
-    def __init__(self, base_ms: int, parent: QObject | None = None) -> None:
+    def __init__(self, base_ms: int, parent: QObject | None = None, *, slowdown: int = BACKGROUND_SLOWDOWN) -> None:
         super().__init__(parent)
         self._base = base_ms
-        self.setInterval(paced(base_ms))
+        self._slowdown = slowdown
+        self.setInterval(paced(base_ms, slowdown))
         app = QGuiApplication.instance()
         if isinstance(app, QGuiApplication):
             app.applicationStateChanged.connect(self._repace)
@@ -50,7 +51,7 @@ class PacedTimer(QTimer):
             self._repace()
 
     def _repace(self, *_: object) -> None:
-        interval = paced(self._base)
+        interval = paced(self._base, self._slowdown)
         if interval != self.interval():
             self.setInterval(interval)  # an active timer restarts with it
 

@@ -65,7 +65,7 @@ deadlock_log = logging.getLogger("desktop_app.engine.deadlock")
 
 SAMPLE_MS = 125
 """Sampling period while the dock is visible and the locks are in use (8 Hz): stats, timeline, deadlocks.
-All the periods here are doubled while the app is in the background (``ui.common.pace``)."""
+The sampling periods are 4x, the quiet refresh 2x, while the app is in the background (``ui.common.pace``)."""
 QUIET_SAMPLE_MS = 500
 """Sampling period once nothing has happened for QUIET_AFTER seconds: a quiet lock costs almost nothing."""
 QUIET_AFTER = 0.5
@@ -109,7 +109,8 @@ class LocksDock(QDockWidget):
         self._budget = WorkBudget(SAMPLE_SHARE, SAMPLE_CONTENDED_SHARE)
         self.samples_applied = 0
         """Samples that found something new and refreshed the dock (for tests: a quiet lock adds none)."""
-        self._timer = PacedTimer(SAMPLE_MS, self)
+        # In the background a quarter as often: a table and a timeline nobody is reading.
+        self._timer = PacedTimer(SAMPLE_MS, self, slowdown=4)
         self._timer.timeout.connect(self._sample)
         self._build()
 
