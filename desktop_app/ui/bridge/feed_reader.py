@@ -35,6 +35,8 @@ LOCK_POLL = 0.5
 """How often the global lockable's holder is looked at (lock-free): a long hold shows within this."""
 RESCAN_PERIOD = 0.5
 """How often the in-place rescan runs: untracked in-place changes show within about this."""
+LOCK_RETRY = 0.002
+"""After the lockable was busy, the bridge tries again this soon, then twice as late each time up to a frame."""
 LOCK_HOLD = 0.004
 """The longest the bridge keeps the global lockable per acquisition (it copies in slices)."""
 LOCK_BUDGET = 20_000
@@ -114,6 +116,7 @@ class FeedReader:
         self._next_rescan = 0.0
         self._credit = 0.0
         self._retry_lock_at = 0.0
+        self._lock_backoff = LOCK_RETRY
 
     def _reset_state(self) -> None:
         self._version = 0
@@ -381,7 +384,7 @@ class FeedReader:
                 out.append(None)
         if locked:
             lockable = server.lockable
-            got = clock() >= self._retry_lock_at and _try_lock(lockable)
+            got = clock() >= self._retry_lock_at and self._try_lock(lockable)
             if got:
                 hold_until = clock() + LOCK_HOLD
                 try:
@@ -404,7 +407,6 @@ class FeedReader:
                 finally:
                     _unlock(lockable)
             else:
-                self._retry_lock_at = clock() + FRAME
                 for i in locked:
                     self._requeue(infos[i], out, i, placeholders)
         for i in big:
@@ -414,6 +416,17 @@ class FeedReader:
                 info.name, freeze(info.value), info.scope, info.version, info.time, info.thread
             )
         return [s for s in out if s is not None]
+
+    def _try_lock(self, lockable: Any) -> bool:
+        """One try for the lockable, never waiting. After a failure the next try comes after a backoff
+        that doubles from LOCK_RETRY to a frame: an edit's short hold costs the tree a few ms, a
+        lock that stays busy costs the holders one failed try per frame."""
+        if _try_lock(lockable):
+            self._lock_backoff = LOCK_RETRY
+            return True
+        self._retry_lock_at = clock() + self._lock_backoff
+        self._lock_backoff = min(FRAME, self._lock_backoff * 2)
+        return False
 
     def _requeue(self, info: EntryInfo, out: list[EntrySnapshot | None], i: int, placeholders: bool) -> None:
         self._dirty[fold(info.name)] = info.name
@@ -502,7 +515,7 @@ class FeedReader:
                 changed.append(key)
         if changed:
             lockable = server.lockable
-            if clock() >= self._retry_lock_at and _try_lock(lockable):
+            if clock() >= self._retry_lock_at and self._try_lock(lockable):
                 big: list[str] = []
                 try:
                     hold_until = clock() + LOCK_HOLD
@@ -519,7 +532,6 @@ class FeedReader:
                     # A huge value is copied outside the lock, one per turn; the bucket pays for it.
                     self._rescan_one(state, key, None)
             else:
-                self._retry_lock_at = clock() + FRAME
                 self._recheck.update(dict.fromkeys(changed))
         self._credit -= clock() - start
 
