@@ -85,8 +85,12 @@ class StateTree(QTreeView):
             self._full_repaint_since = time.perf_counter()
         super().rowsInserted(parent, start, end)
 
+    def full_repaint_coming(self) -> bool:
+        """True just after rows were inserted where they show: QTreeView repaints the whole viewport."""
+        return time.perf_counter() - self._full_repaint_since < FULL_REPAINT_DUE
+
     def schedule_region(self, region: QRegion) -> None:
-        if time.perf_counter() - self._full_repaint_since < FULL_REPAINT_DUE:
+        if self.full_repaint_coming():
             return  # covered by the repaint of the whole viewport that QTreeView has scheduled
         if not region.isEmpty():
             self._dirty = self._dirty.united(region)

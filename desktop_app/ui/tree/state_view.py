@@ -34,7 +34,6 @@ from desktop_app.ui.tree.state_edit_actions import StateEditActions
 from desktop_app.ui.tree.state_filter import StateFilterModel
 from desktop_app.ui.tree.state_model import (
     BY,
-    FADE_STEPS,
     NAME,
     SCOPE,
     TYPE,
@@ -190,9 +189,9 @@ class StateView(LiveFollow, ViewMemory, QWidget):
         self._filter_timer.setSingleShot(True)
         self._filter_timer.setInterval(250)
         self._filter_timer.timeout.connect(self._apply_filter)
-        # In the background the tint goes in one step at the end of the fade: a change still shows
-        # for its 2 s, without the repaints of the steps in between.
-        self._fade_timer = PacedTimer(FADE_TICK_MS, self, slowdown=FADE_STEPS)
+        # In the background the tint goes in one step at the end of the fade (see _fade_tick): a
+        # change still shows for its 2 s, without the repaints of the steps in between.
+        self._fade_timer = PacedTimer(FADE_TICK_MS, self)
         self._fade_timer.timeout.connect(self._fade_tick)
         self._fade_last: list[Node] = []
         """The rows tinted at the last fade step (repainted at the next, in case they ended meanwhile)."""

@@ -9,6 +9,7 @@ from PySide6.QtGui import QRegion
 from PySide6.QtWidgets import QWidget
 
 from desktop_app.ui.bridge.entry_snapshot import LockStatus, StateDelta
+from desktop_app.ui.common.pace import in_background
 from desktop_app.ui.tree.state_model import FADE, FADE_STEPS, Node
 
 # At run time a plain mixin (StateView adds QWidget); typed as a widget for readers and checkers.
@@ -35,7 +36,11 @@ class LiveFollow(_View):  # type: ignore[misc,valid-type]
 
     def _on_delta(self, delta: StateDelta) -> None:
         self.model.apply_delta(delta)
-        if self.tree.defer_ranges:
+        if self.tree.full_repaint_coming():
+            # Rows were inserted where they show: the whole viewport repaints anyway. Lay out now,
+            # as finding the changed rows on screen did, so that editors and indexes are current.
+            self.tree.executeDelayedItemsLayout()
+        elif self.tree.defer_ranges:
             # and the rows the last frame marked fresh that this one did not: they step down now
             self._repaint_rows([*self.model.changed_nodes, *self.model.unfreshened()])
         if delta.loading or len(delta.upserted) > 1000:
@@ -91,12 +96,15 @@ class LiveFollow(_View):  # type: ignore[misc,valid-type]
         if not self.model.fading():
             self._fade_timer.stop()
             self._fade_last = []
-        if self.tree.defer_ranges and len(nodes) + len(last) <= FADE_ROWS_REPAINT:
-            # just the tinted rows on screen: a full repaint of the tree costs ~15 ms with software
-            # rendering, and a quiet demo fades a row or three
-            self._repaint_rows(list(dict.fromkeys([*last, *nodes])))
-        else:
+        if not self.tree.defer_ranges or len(nodes) + len(last) > FADE_ROWS_REPAINT:
             self.tree.schedule_repaint()
+            return
+        # Just the rows whose tint on screen is out of date: a full repaint of the tree costs ~15 ms
+        # with software rendering, and a quiet demo fades a row or three, which a delta's repaint
+        # often drew already. In the background only a tint that ended counts, not its steps.
+        stale = self.model.stale_tints(dict.fromkeys([*last, *nodes]), coarse=in_background())
+        if stale:
+            self._repaint_rows(stale)
 
     def _on_lock_status(self, status: LockStatus) -> None:
         holder = status.holder
