@@ -150,3 +150,27 @@ def test_a_fade_repaints_only_the_tinted_rows_and_then_stops(qtbot: Any, view: S
         assert len(paints.regions) == len(fade_paints), "nothing fading, nothing repainted"
     finally:
         viewport.removeEventFilter(paints)
+
+
+def test_only_rows_whose_tint_on_screen_is_out_of_date_are_stale(qtbot: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    model = StateModel()
+    model.reset_entries([snap("a", 0, 1), snap("b", 0, 1)])
+    clock = [1000.0]
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
+    model.apply_delta(StateDelta((snap("a", 1, 2), snap("b", 1, 2)), (), 2))
+    a, b = model.node_for_path(("a",)), model.node_for_path(("b",))
+
+    def paint(row: int) -> None:
+        model.data(model.index(row, NAME), Qt.ItemDataRole.BackgroundRole)
+
+    paint(0)
+    paint(1)
+    assert model.stale_tints([a, b]) == []  # just painted
+    clock[0] += 0.6  # a fade step later
+    assert model.stale_tints([a, b]) == [a, b]
+    assert model.stale_tints([a, b], coarse=True) == []  # still tinted: the background skips the steps
+    paint(0)  # a repaint (a delta's, say) drew row a with its new step
+    assert model.stale_tints([a, b]) == [b]
+    clock[0] += 2.0  # the fade is over
+    assert model.stale_tints([a, b], coarse=True) == [a, b]
+    assert model.stale_tints([a, b], coarse=True) == [], "once reported as ended, not again"
