@@ -32,6 +32,8 @@ FRAME = 1 / 30
 MIN_TURN = 0.005
 """The bridge takes at most one turn per this many seconds, however fast changes wake it."""
 LOCK_POLL = 0.5
+LOCK_STATUS_GAP = 0.9
+"""At least this long between two lock statuses sent to the GUI."""
 """How often the global lockable's holder is looked at (lock-free): a long hold shows within this."""
 RESCAN_PERIOD = 0.5
 """How often the in-place rescan runs: untracked in-place changes show within about this."""
@@ -94,6 +96,8 @@ class FeedReader:
         self._commands: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
         self.acked = True
         """Set by the GUI thread when it has applied the last frame (back-pressure)."""
+        self.next_frame_at = 0.0
+        """Set by the GUI thread with ``acked``: no frame before this ``clock()`` time (its work budget)."""
         self.live = True
         self.pending = 0
         self.cpu_time = 0.0
@@ -212,9 +216,10 @@ class FeedReader:
             timeout = 0.0005
         elif self._has_output():
             # The ack sets ``wake``; the timeout is only a safety net.
-            timeout = max(0.001, self._last_emit + FRAME - now) if self.acked else 0.05
+            timeout = max(0.001, max(self._last_emit + FRAME, self.next_frame_at) - now) if self.acked else 0.05
         elif self.live and (self._dirty or self._renames):
-            timeout = 0.05 if not self.acked else max(self._last_emit + FRAME * 0.7, self._retry_lock_at) - now
+            due = max(self._last_emit + FRAME * 0.7, self._retry_lock_at, self.next_frame_at)
+            timeout = 0.05 if not self.acked else due - now
         else:
             waiting_for_change = self.live and server is not None
             timeout = max(0.0, min(self._next_lock_status, self._next_rescan if self._containers else 1e9) - now)
@@ -254,7 +259,8 @@ class FeedReader:
             return True
         # Copy just in time: only when a frame can go out. Until then changes only mark names dirty,
         # so a key written a hundred times between two frames is copied once.
-        due = self.acked and clock() - self._last_emit >= FRAME * 0.7
+        now = clock()
+        due = self.acked and now - self._last_emit >= FRAME * 0.7 and now >= self.next_frame_at
         if not due:
             return False
         if (self._dirty or self._renames) and clock() >= self._retry_lock_at:
@@ -600,7 +606,7 @@ class FeedReader:
         if self._hard_pending:
             if loading and not self._out_upserts:
                 return  # nothing copied yet: wait for the first screen rather than flash an empty tree
-        elif (not self.live and not loading) or now - self._last_emit < FRAME:
+        elif (not self.live and not loading) or now - self._last_emit < FRAME or now < self.next_frame_at:
             return
         total = len(self._load) if self._load is not None else len(self._shadow)
         progress = (self._load_pos, total) if self._load is not None else (total, total)
@@ -638,8 +644,10 @@ class FeedReader:
             blocked = now < self._retry_lock_at
             key = (holder.thread, holder.since) if holder is not None else None
             # Sent when something changed, and while held (the hold's length grows); an idle lock
-            # that stays idle sends nothing.
-            if (key, waiting, blocked) != self._last_holder or holder is not None:
+            # that stays idle sends nothing. At most once a second: under a busy workload the holder
+            # changes at every look, and each status wakes the GUI thread.
+            news = (key, waiting, blocked) != self._last_holder or holder is not None
+            if news and now - self._last_lock_emit >= LOCK_STATUS_GAP:
                 self._last_holder = (key, waiting, blocked)
                 self._last_lock_emit = now
                 lock = LockStatus(

@@ -12,10 +12,11 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 
 from desktop_app.ui.bridge.entry_snapshot import EntrySnapshot, LockStatus, Opaque, Pending, StateDelta
-from desktop_app.ui.bridge.feed_reader import FRAME, FeedReader, Frame, Status
+from desktop_app.ui.bridge.feed_reader import FeedReader, Frame, Status
+from desktop_app.ui.bridge.feed_reader import clock as feed_clock
 from desktop_app.ui.bridge.process_load import gui_process_load
 
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ APPLY_SHARE = 0.1
 """Share of the GUI thread's time that applying frames may take (a load's frames are not held to it)."""
 APPLY_CONTENDED_SHARE = 0.015
 """The same while other Python threads keep the GIL busy: every call into the model takes it from them."""
-MAX_ACK_DELAY = 1.0
+MAX_FRAME_DELAY = 1.0
 
 
 class EditHandle(Generic[T]):
@@ -121,9 +122,6 @@ class StateBridge(QObject):
         self._frame_ready.connect(self._on_frame, Qt.ConnectionType.QueuedConnection)
         self._status_ready.connect(self._on_status, Qt.ConnectionType.QueuedConnection)
         self._gui_call.connect(self._on_gui_call, Qt.ConnectionType.QueuedConnection)
-        self._ack_timer = QTimer(self)
-        self._ack_timer.setSingleShot(True)
-        self._ack_timer.timeout.connect(self._ack)
 
     # -- lifecycle ----------------------------------------------------------------------------------
 
@@ -240,12 +238,11 @@ class StateBridge(QObject):
             waited = time.perf_counter() - wall - spent  # for the GIL: other Python threads are busy
             contended = waited > max(0.004, spent) or gui_process_load.busy()
             share = APPLY_CONTENDED_SHARE if contended else APPLY_SHARE
-            delay = min(MAX_ACK_DELAY, spent / share - spent)
+            delay = min(MAX_FRAME_DELAY, spent / share - spent)
             loading = frame.progress is not None and frame.progress[0] < frame.progress[1]
-            if delay > FRAME and not loading:
-                self._ack_timer.start(int(delay * 1000))
-            else:
-                self._ack()
+            # The bridge thread waits out the delay itself: no timer wakes the GUI thread for it.
+            self._reader.next_frame_at = feed_clock() + (0.0 if loading else delay)
+            self._ack()
 
     def _ack(self) -> None:
         self._reader.acked = True

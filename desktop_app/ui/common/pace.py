@@ -36,10 +36,17 @@ class PacedTimer(QTimer):
         super().__init__(parent)
         self._base = base_ms
         self._slowdown = slowdown
+        self._floor = 0
         self.setInterval(paced(base_ms, slowdown))
         app = QGuiApplication.instance()
         if isinstance(app, QGuiApplication):
             app.applicationStateChanged.connect(self._repace)
+
+    def set_floor(self, ms: int) -> None:
+        """Never fire more often than every ``ms`` (e.g. a work budget's gap), whatever the pace."""
+        if ms != self._floor:
+            self._floor = ms
+            self._repace()
 
     def base_interval(self) -> int:
         """The interval while the app is active (ms)."""
@@ -51,7 +58,7 @@ class PacedTimer(QTimer):
             self._repace()
 
     def _repace(self, *_: object) -> None:
-        interval = paced(self._base, self._slowdown)
+        interval = max(self._floor, paced(self._base, self._slowdown))
         if interval != self.interval():
             self.setInterval(interval)  # an active timer restarts with it
 

@@ -302,6 +302,9 @@ class LocksDock(QDockWidget):
             return
         with self._budget.measure():
             self._sample_once(throttle)
+        # Under a busy workload the budget spaces samples by seconds: the timer follows, instead of
+        # waking the GUI thread (and taking the GIL) eight times a second to find it is not time yet.
+        self._timer.set_floor(int(self._budget.gap() * 1000))
 
     def _sample_once(self, throttle: bool) -> None:
         locks = self.lockables()
