@@ -36,6 +36,7 @@ S1_TARGET = 0.7
 SETTLE = 6.0
 """Seconds an idle app gets to start and settle before its CPU is counted."""
 WRITERS = 4
+WARMUP = 1.0
 ACCOUNTS = 200
 
 
@@ -52,7 +53,7 @@ def _line(label: str, result: str, target: str, ok: bool) -> str:
 
 
 def _workload(server: object, seconds: float, gui: Callable[[float], None] | None) -> float:
-    """ops/s of WRITERS threads for ``seconds``; ``gui(seconds)`` runs the Qt loop meanwhile (None: headless)."""
+    """ops/s of WRITERS threads over ``seconds`` after WARMUP s; ``gui(s)`` runs the Qt loop meanwhile (None: headless)."""
     state = server.state  # type: ignore[attr-defined]
     lock = server.lockable  # type: ignore[attr-defined]
     keys = [f"acct-{i}" for i in range(ACCOUNTS)]
@@ -77,21 +78,32 @@ def _workload(server: object, seconds: float, gui: Callable[[float], None] | Non
                     touch(k)
                 set_(f"counter-{t}-{j}", n)
                 n += 1
-        counts[t] = n
+            counts[t] = n
 
     threads = [threading.Thread(target=writer, args=(t,), name=f"writer-{t}") for t in range(WRITERS)]
-    t0 = time.perf_counter()
     for th in threads:
         th.start()
+    marks: list[tuple[float, int]] = []
+
+    def mark(_: float = 0.0) -> None:
+        marks.append((time.perf_counter(), sum(counts)))
+
+    # Counted after a warm-up (threads started, the studio's first frames of the new entries)
     if gui is None:
+        stop.wait(WARMUP)
+        mark()
         stop.wait(seconds)
+        mark()
     else:
+        gui(WARMUP)
+        mark()
         gui(seconds)
+        mark()
     stop.set()
     for th in threads:
         th.join()
-    elapsed = time.perf_counter() - t0
-    return sum(counts) / elapsed
+    (t0, n0), (t1, n1) = marks
+    return (n1 - n0) / (t1 - t0)
 
 
 def l1(rounds: int, seconds: float) -> list[str]:

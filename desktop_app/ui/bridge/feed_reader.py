@@ -57,7 +57,7 @@ LOAD_CHUNK = 256
 SCAN_AFTER = 256
 """Behind by more changes than this and than there are entries, the bridge compares entry versions
 instead of reading the change records."""
-BRIDGE_SHARE = 0.03
+BRIDGE_SHARE = 0.02
 """Share of one core the bridge thread may use while following changes (it waits longer between turns
 when a turn was expensive); a first load of a big state is not held to it. Under a write-heavy
 workload every bit of it is GIL time taken from the threads being watched."""

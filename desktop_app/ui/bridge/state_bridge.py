@@ -42,7 +42,7 @@ EDIT_WAIT_NOTICE = 0.1
 JOIN_TIMEOUT = 5.0
 APPLY_SHARE = 0.1
 """Share of the GUI thread's time that applying frames may take (a load's frames are not held to it)."""
-APPLY_CONTENDED_SHARE = 0.015
+APPLY_CONTENDED_SHARE = 0.008
 """The same while other Python threads keep the GIL busy: every call into the model takes it from them."""
 MAX_FRAME_DELAY = 1.0
 

@@ -72,7 +72,7 @@ QUIET_AFTER = 0.5
 QUIET_REFRESH = 1.0
 """While nothing happens, the table's recent rates and the timeline move along this often (if it shows anything)."""
 SAMPLE_SHARE = 0.05
-SAMPLE_CONTENDED_SHARE = 0.01
+SAMPLE_CONTENDED_SHARE = 0.005
 """Sampling takes at most this share of a core (CPU), and while other Python threads keep the GIL busy
 the contended one: the dock then samples less often rather than slow down the threads it shows."""
 TIMELINE_SHARE = 10.0

@@ -20,7 +20,7 @@ PAINT_SHARE = 0.5
 FULL_REPAINT_DUE = 0.1
 """How long after rows were inserted a live repaint is left to the full repaint QTreeView schedules."""
 PAINT_CPU_SHARE = 0.25
-PAINT_CONTENDED_SHARE = 0.015
+PAINT_CONTENDED_SHARE = 0.008
 """While other Python threads keep the GIL busy, live repaints take at most this share of a core:
 each cell painted is a call into Python that takes the GIL from the threads being watched."""
 
