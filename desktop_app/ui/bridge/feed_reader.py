@@ -293,6 +293,9 @@ class FeedReader:
                 self._resync_when_live = hard or bool(self._resync_when_live)
                 self._version = changes.version
                 return
+            if not hard and self._load is None and self._shadow:
+                self._scan_versions(state)  # fell behind the ring: only what changed, by version
+                return
             self._begin_load(hard=hard)
             return
         for r in changes.records:
