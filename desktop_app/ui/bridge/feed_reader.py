@@ -31,11 +31,11 @@ FRAME = 1 / 30
 """At most this many deltas a second reach the GUI (the first change after a quiet spell passes at once)."""
 MIN_TURN = 0.005
 """The bridge takes at most one turn per this many seconds, however fast changes wake it."""
-LOCK_POLL = 0.5
+LOCK_POLL = 0.9
 LOCK_STATUS_GAP = 0.9
 """At least this long between two lock statuses sent to the GUI."""
 """How often the global lockable's holder is looked at (lock-free): a long hold shows within this."""
-RESCAN_PERIOD = 0.5
+RESCAN_PERIOD = 0.9
 """How often the in-place rescan runs: untracked in-place changes show within about this."""
 LOCK_RETRY = 0.002
 """After the lockable was busy, the bridge tries again this soon, then twice as late each time up to a frame."""
