@@ -1,9 +1,11 @@
 """The bridge thread's work for a state on Redis: the change feed read by blocking (XREAD BLOCK), entries read in batches.
 
-``FeedReader`` follows an in-process state: it looks at ``state.version`` (a free read) every few
-milliseconds and copies containers under a bounded try of the global lockable. On Redis both would
-be wrong: a version check is a round trip (polling Redis at 200 Hz), and the global lockable is the
-fleet's (the studio would queue behind every process's timers). So this reader
+``FeedReader`` follows an in-process state: it sleeps on the state's change event, compares
+``state.version`` (a free read) when woken, and copies containers under a try of the global lockable
+that never waits. On Redis both would be wrong: a Redis state has no change event (it refuses
+``add_change_event``: its feed is the hook), a version check is a round trip, and the global lockable
+is the fleet's (the studio would queue behind every process's timers). So this reader, which
+replaces ``FeedReader.run`` and never listens for change events,
 
 - sleeps *in Redis*: one ``XREAD BLOCK`` on the namespace's feed returns as soon as any process
   changes anything (or after ``BLOCK`` with nothing, to look at its commands);
@@ -131,7 +133,8 @@ class StreamFeedReader(FeedReader):
                     wake.wait(0.0005)
                 elif self._has_output():
                     # a frame is waiting for its turn or for the GUI: changes pile up in Redis meanwhile
-                    wake.wait(max(0.001, self._last_emit + FRAME - now) if self.acked else 0.05)
+                    due = max(self._last_emit + FRAME, self.next_frame_at)
+                    wake.wait(max(0.001, due - now) if self.acked else 0.05)
                 elif self._server is None:
                     wake.wait(BLOCK)
                 else:

@@ -124,11 +124,14 @@ class KeyedTableModel(RowTableModel):
             old = self._rows[at]
             self._rows[at] = r  # keep the newest job object even when nothing shown changed
             if old != r:
-                changed = [c for c, (a, b) in enumerate(zip(old.cells, r.cells, strict=True)) if a != b]
+                changed = {c for c, (a, b) in enumerate(zip(old.cells, r.cells, strict=True)) if a != b}
                 if old.errors != r.errors or old.state != r.state:
-                    changed += [self.errors_column, self.state_column]
-                first, last = max(0, min(changed)), max(changed)
-                self.dataChanged.emit(self.index(at, first), self.index(at, last))
+                    changed |= {self.errors_column, self.state_column}
+                # One signal per cell: a countdown tick repaints its two cells, not the row between.
+                for c in sorted(changed):
+                    if c >= 0:
+                        cell = self.index(at, c)
+                        self.dataChanged.emit(cell, cell)
         if new:
             start = len(self._rows)
             self.beginInsertRows(QModelIndex(), start, start + len(new) - 1)

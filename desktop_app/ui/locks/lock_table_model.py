@@ -9,7 +9,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QTableView, QWidget
 
 from desktop_app.engine.locks import Lockable, LockStats
 from desktop_app.ui.common.row_table import RowTableModel
@@ -213,3 +213,25 @@ class LockTableModel(RowTableModel):
                 | Qt.AlignmentFlag.AlignVCenter
             )
         return None
+
+
+def size_columns(table: QTableView) -> None:
+    """Column widths that fit typical contents (a long lock name, a busy rate, a holder with its hold)."""
+    fm = table.fontMetrics()
+    header = table.horizontalHeader()
+    samples = {
+        COL_LOCK: "orders-cache",
+        COL_ACQ: "99,999",
+        COL_RATE: "999.9",
+        COL_CONT: "9,999",
+        COL_PCT: "99.9 %",
+        COL_TIMEOUTS: "999",
+        COL_HOLDER: "timer-refresh-cache, 99 ms",  # the last column stretches
+        COL_WAITING: "1: timer-tick-2",
+    }
+    hfm = header.fontMetrics()
+    for col, c in enumerate(COLUMNS):
+        text = samples.get(col, "999 ms")
+        # room for the header's sort arrow
+        width = max(fm.horizontalAdvance(text) + 12, hfm.horizontalAdvance(c.header) + 14)
+        table.setColumnWidth(col, width)

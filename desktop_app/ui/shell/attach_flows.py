@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QTimer
 
 from desktop_app.engine import StateStoreError
 from desktop_app.engine.redis.fleet import Fleet
-from desktop_app.engine.server import Server
 from desktop_app.ui.bridge.remote_jobs import ProcessJobs
 from desktop_app.ui.bridge.stream_reader import Connection
 from desktop_app.ui.common.plural import count
@@ -25,6 +24,9 @@ from desktop_app.ui.shell.attach_dialog import MAX_RECENT, AttachDialog, AttachR
 from desktop_app.ui.shell.connection_banner import grey_out
 from desktop_app.ui.shell.dock_layout import size_processes_dock
 from desktop_app.ui.shell.recent_list import recent, remember
+
+if TYPE_CHECKING:
+    from desktop_app.engine.server import Server
 
 log = logging.getLogger("desktop_app.ui")
 
@@ -43,6 +45,9 @@ def open_attached(url: str, namespace: str) -> Server:
         StateStoreError: Redis cannot be reached (within a few seconds).
         ValueError: a malformed URL or namespace.
     """
+    # Imported here, off the GUI thread: the window paints before the server's modules load.
+    from desktop_app.engine.server import Server
+
     server = Server(store=url, namespace=namespace)
     state: Any = server.state
     Fleet(state.lock_space.conn, namespace).ping()

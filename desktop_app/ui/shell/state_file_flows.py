@@ -6,19 +6,21 @@ import logging
 import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtWidgets import QFileDialog
 
 from desktop_app.engine import StateFileError, StateStoreError, persistence
 from desktop_app.engine.paths import data_dir, resources_dir
-from desktop_app.engine.server import Server
 from desktop_app.ui.bridge.edit_commands import ReplaceStateCommand
 from desktop_app.ui.common.plural import count
 from desktop_app.ui.common.replace_or_merge import ask_replace_or_merge
 from desktop_app.ui.shell.recent_list import recent, remember
 from desktop_app.ui.shell.save_dialog import FILE_FILTER, SaveOptionsDialog
 from desktop_app.ui.shell.window_menus import make_action
+
+if TYPE_CHECKING:
+    from desktop_app.engine.server import Server
 
 log = logging.getLogger("desktop_app.ui")
 
