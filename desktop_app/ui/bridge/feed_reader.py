@@ -314,8 +314,11 @@ class FeedReader(InPlaceRescan, LockedCopy):
             self._hard_pending = True
             return
         state = server.state
-        self._version = state.version
-        names = state.names()
+        self._start_load(state.version, state.names(), hard=hard)
+
+    def _start_load(self, version: int, names: list[str], *, hard: bool) -> None:
+        """Load ``names`` a slice per turn from ``version`` on; a hard load replaces what the GUI has."""
+        self._version = version
         self._load = names
         self._load_pos = 0
         self._dirty.clear()
@@ -332,26 +335,28 @@ class FeedReader(InPlaceRescan, LockedCopy):
         else:
             self._load_seen = set()
 
+    def _load_chunk(self, server: Server, start: int, end: int) -> list[EntryInfo]:
+        """The entries of ``self._load[start:end]`` still there."""
+        assert self._load is not None
+        return [info for info in map(server.state.entry, self._load[start:end]) if info is not None]
+
     def _load_some(self, server: Server) -> None:
         assert self._load is not None
-        state = server.state
-        names = self._load
+        total = len(self._load)
         first = self._hard_pending and not self._out_upserts
         deadline = clock() + STEP_TIME
         limit = FIRST_SCREEN if first else MAX_UPSERTS
-        while self._load_pos < len(names) and len(self._out_upserts) < limit:
-            chunk = names[self._load_pos : self._load_pos + LOAD_CHUNK]
-            self._load_pos += len(chunk)
-            infos = [info for info in map(state.entry, chunk) if info is not None]
+        while self._load_pos < total and len(self._out_upserts) < limit:
+            start = self._load_pos
+            self._load_pos = min(total, start + LOAD_CHUNK)
+            infos = self._load_chunk(server, start, self._load_pos)
             for snap in self._snapshot_all(server, infos, placeholders=True):
                 self._publish(snap)
                 if self._load_seen is not None:
                     self._load_seen.add(snap.key)
-            if first and len(self._out_upserts) >= FIRST_SCREEN:
+            if (first and len(self._out_upserts) >= FIRST_SCREEN) or clock() >= deadline:
                 break
-            if clock() >= deadline:
-                break
-        if self._load_pos >= len(names):
+        if self._load_pos >= total:
             if self._load_seen is not None:
                 for key in [k for k in self._shadow if k not in self._load_seen]:
                     self._remove(key, self._shadow[key].name)
