@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.engine
 	$(BIN)/python -m bench.redis_bench
 	$(BIN)/python -m bench.attach_bench
+	$(BIN)/python -m bench.studio_cost
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -243,7 +243,7 @@ def locking_with_dock(threads: int = 4, per_thread: int = 15_000, reps: int = 5)
         f"locking: {threads} threads x {per_thread:,} read-modify-writes of a state entry, median of {reps}",
         f"   bare RLock {b:,.0f}/s; server.lock() dock closed {c:,.0f}/s; server.lock() dock open {o:,.0f}/s",
         _line(
-            "L1 server.lock() with the Locks dock sampling vs bare RLock",
+            "L0 server.lock() with the Locks dock sampling vs bare RLock",
             f"{ratio:.2f}x",
             f">= {RATIO_TARGET}x",
             ratio >= RATIO_TARGET,

@@ -6,8 +6,8 @@ import copy
 import os
 import re
 import threading
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -15,14 +15,22 @@ from desktop_app.engine import hotpath, persistence
 from desktop_app.engine.hotpath import thread_names
 from desktop_app.engine.locks import Lockable
 from desktop_app.engine.persistence import fast_save
-from desktop_app.engine.store import ChangeRecord, Changes, EntryInfo, MemoryEntry, MemoryStore, _Entry
+from desktop_app.engine.store import (
+    ChangeRecord,
+    Changes,
+    EntryInfo,
+    MemoryEntry,
+    MemoryStore,
+    StateStore,
+    _Entry,
+)
 
 __all__ = ["CHANGE_RING_SIZE", "ChangeRecord", "Changes", "EntryInfo", "SharedState"]
 
 CHANGE_RING_SIZE = 10_000
 
 ScopeArg = str | Sequence[str] | None
-E = TypeVar("E", MemoryEntry, _Entry)
+E = TypeVar("E", bound=MemoryEntry | _Entry)
 
 
 def _norm_scope(scope: ScopeArg) -> list[str]:
@@ -43,7 +51,16 @@ def _check_name(name: object) -> str:
     return name
 
 
-def select(entries: list[E], pattern: str | None, scope: ScopeArg, include: ScopeArg, exclude: ScopeArg) -> list[E]:
+def _info(e: MemoryEntry | _Entry) -> EntryInfo:
+    # In memory the writer is a thread ident, named when read (hotpath.thread_names); a Redis entry
+    # carries its writer's HOST:PID/THREAD as text.
+    thread = e.thread if isinstance(e.thread, str) else thread_names.name_of(e.thread, wall=e.time)
+    return EntryInfo(e.name, e.value, tuple(e.scope), e.version, e.time, thread)
+
+
+def select(
+    entries: Iterable[E], pattern: str | None, scope: ScopeArg, include: ScopeArg, exclude: ScopeArg
+) -> list[E]:
     """The entries matching (AND) scope (any-of), include, exclude (wins) and an unanchored regex."""
     rx = None
     if pattern is not None and pattern.strip():
@@ -98,7 +115,8 @@ class SharedState:
         lease_ms: int | None = None,
     ) -> SharedState:
         # The implementation is chosen once, here: a Redis URL gives the Redis subclass, so the
-        # in-memory methods below carry no per-call store dispatch.
+        # in-memory methods below carry no per-call store dispatch. The signature repeats
+        # __init__'s, not *args/**kwargs: help(), inspect.signature() and IDEs show __new__'s.
         if store is not None and cls is SharedState:
             from desktop_app.engine.redis.state import RedisSharedState
 
@@ -131,6 +149,14 @@ class SharedState:
         self.root = Path(root) if root is not None else None
         self.lockable = lockable if lockable is not None else Lockable("global")
         self._store = MemoryStore(ring_size)
+
+    @property
+    def _backend(self) -> StateStore:
+        """The store the methods both states share go through (RedisSharedState gives its own).
+
+        The in-memory hot path (``set``, ``get``, ``len``) reads ``_store`` directly instead.
+        """
+        return self._store
 
     # -- single operations ------------------------------------------------------------------------
 
@@ -189,8 +215,8 @@ class SharedState:
         return select(self._store.items(), pattern, scope, include, exclude)
 
     def clear(self) -> None:
-        """Remove every entry (readers are told to resync)."""
-        self._store.load((), merge=False)
+        """Remove every entry (on Redis, of the namespace, for every process); readers are told to resync."""
+        self._backend.load((), merge=False)
 
     def touch(self, name: str) -> None:
         """Record that a value was changed in place (so the change feed and the GUI see it).
@@ -229,7 +255,7 @@ class SharedState:
         _check_name(name)
         _check_name(new_name)
         with self.lockable:
-            self._store.rename(name.casefold(), new_name.casefold(), new_name)
+            self._backend.rename(name.casefold(), new_name.casefold(), new_name)
 
     def set_scope(self, name: str, scope: ScopeArg) -> None:
         """Replace an entry's scopes, keeping its value."""
@@ -243,12 +269,12 @@ class SharedState:
 
     @property
     def version(self) -> int:
-        """A number that grows on every change."""
-        return self._store.version
+        """A number that grows on every change (on Redis, the namespace's: one round trip)."""
+        return self._backend.version
 
     def changes_since(self, version: int) -> Changes:
         """Changes after ``version``; ``resync`` is True when the reader fell behind the ring or a reset happened."""
-        return self._store.changes_since(version)
+        return self._backend.changes_since(version)
 
     def add_change_event(self, event: threading.Event) -> None:
         """Have ``event`` set after every change, so a viewer can wait for one instead of polling ``version``.
@@ -275,20 +301,15 @@ class SharedState:
             store.change_events = tuple(e for e in store.change_events if e is not event)
 
     def entries(self) -> list[EntryInfo]:
-        """Every entry with its version, time and writer thread (values by reference)."""
-        name_of = thread_names.name_of  # writers are recorded as idents: named when read
-        return [
-            EntryInfo(e.name, e.value, tuple(e.scope), e.version, e.time, name_of(e.thread, wall=e.time))
-            for e in self._store.items()
-        ]
+        """Every entry with its version, time and writer thread.
+
+        Values by reference in memory; on Redis, fresh copies read in one consistent MULTI, sorted by name.
+        """
+        return [_info(e) for e in self._backend.items()]
 
     def entry(self, name: str) -> EntryInfo | None:
-        e = self._store.get(_check_name(name).casefold())
-        if e is None:
-            return None
-        return EntryInfo(
-            e.name, e.value, tuple(e.scope), e.version, e.time, thread_names.name_of(e.thread, wall=e.time)
-        )
+        e = self._backend.get(_check_name(name).casefold())
+        return None if e is None else _info(e)
 
     def snapshot(self) -> dict[str, dict[str, Any]]:
         """A deep copy ``{name: {"Value": ..., "Scope": [...]}}``, taken under the global lockable."""
@@ -297,10 +318,11 @@ class SharedState:
             return {e.name: {"Value": copy.deepcopy(e.value), "Scope": list(e.scope)} for e in items}
 
     def load_entries(self, entries: Mapping[str, tuple[Any, Sequence[str]]], *, merge: bool = False) -> None:
-        """Replace the whole state with ``entries`` (atomically as other threads see it), or upsert them."""
+        """Replace the whole state with ``entries`` (atomically as other threads, and on Redis other
+        processes, see it: one script there), or upsert them (``merge``)."""
         for name in entries:
             _check_name(name)
-        self._store.load(((n, v, _norm_scope(s)) for n, (v, s) in entries.items()), merge=merge)
+        self._backend.load(((n, v, _norm_scope(s)) for n, (v, s) in entries.items()), merge=merge)
 
     # -- persistence ------------------------------------------------------------------------------
 
@@ -322,8 +344,10 @@ class SharedState:
         """Save the selected entries atomically (temp file, fsync, rename) and return the file's path.
 
         Values are serialised under the global lockable, so a job mutating a value under it is never
-        half-written; the file is written after the lockable is released. A whole-state save in the
-        default format (no filter, no depth) skips selection and the envelope (``fast_save``).
+        half-written; the file is written after the lockable is released. On Redis the entries are
+        fresh copies read in one MULTI, and the lockable is not taken (see ``_save_guard``). A
+        whole-state save in the default format (no filter, no depth) skips selection and the
+        envelope (``persistence.fast_save``).
 
         Raises:
             StateFileError: a value the format cannot hold (naming its key path), or the file could not be written.
@@ -331,10 +355,10 @@ class SharedState:
         """
         target = self.resolve(path)
         if fast_save.applies(format, scope, include, exclude, depth):
-            fast_save.save(self.lockable, self._store.items, target, compress)
+            fast_save.save(self._save_guard(), self._backend.items, target, compress)
             return target
-        with self.lockable:
-            selected = self._select(None, scope, include, exclude)
+        with self._save_guard():
+            selected = select(self._backend.items(), None, scope, include, exclude)
             data = persistence.encode(
                 {e.name: (e.value, e.scope) for e in selected},
                 format=format,
@@ -344,6 +368,10 @@ class SharedState:
             )
         persistence.atomic_write(target, data)
         return target
+
+    def _save_guard(self) -> AbstractContextManager[Any]:
+        """What ``save`` holds while it reads and serialises: the global lockable, as values are live objects."""
+        return self.lockable
 
     def restore(self, path: str | os.PathLike[str], *, merge: bool = False) -> str | None:
         """Load a state file (Pode v2, {Value, Scope} or pre-scope); returns its format, or None for a no-op.

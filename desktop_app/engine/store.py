@@ -11,7 +11,7 @@ The in-memory store's write and its entries are the hot path's (``hotpath.StoreC
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -68,6 +68,13 @@ class EntryInfo:
     thread: str
 
 
+MemoryEntry = hotpath.Entry
+"""An in-memory entry: name, value, scope, version, time and the writer's thread ident."""
+
+StoredEntry = MemoryEntry | _Entry
+"""An entry as a store hands it out: in memory (writer as an ident) or from Redis (writer as text)."""
+
+
 class StateStore(Protocol):
     """What SharedState needs from a store. Keys are casefolded names; ``name`` is the name as shown.
 
@@ -78,11 +85,11 @@ class StateStore(Protocol):
     @property
     def version(self) -> int: ...
 
-    def get(self, key: str) -> _Entry | None: ...
+    def get(self, key: str) -> StoredEntry | None: ...
 
     def set(self, key: str, name: str, value: Any, scope: list[str]) -> None: ...
 
-    def remove(self, key: str) -> _Entry | None: ...
+    def remove(self, key: str) -> StoredEntry | None: ...
 
     def touch(self, key: str) -> bool: ...
 
@@ -90,13 +97,9 @@ class StateStore(Protocol):
 
     def load(self, items: Iterable[tuple[str, Any, list[str]]], *, merge: bool) -> None: ...
 
-    def items(self) -> list[_Entry]: ...
+    def items(self) -> Sequence[StoredEntry]: ...
 
     def changes_since(self, version: int) -> Changes: ...
-
-
-MemoryEntry = hotpath.Entry
-"""An in-memory entry: name, value, scope, version, time and the writer's thread ident."""
 
 
 class MemoryStore(hotpath.StoreCore):

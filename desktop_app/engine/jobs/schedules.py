@@ -5,7 +5,6 @@ from __future__ import annotations
 import builtins
 import logging
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from datetime import datetime, timedelta
@@ -13,13 +12,12 @@ from typing import Any
 
 from desktop_app.engine.jobs.cron import CronExpression, parse
 from desktop_app.engine.jobs.cron import next_trigger as cron_next_trigger
-from desktop_app.engine.jobs.daemon_pool import DaemonPool
-from desktop_app.engine.jobs.job import JobEvent, JobHost, JobRegistry, JobStats, job_pool, rename_thread
+from desktop_app.engine.jobs.job import JobHost, job_pool
+from desktop_app.engine.jobs.pooled_jobs import PooledJob, PooledJobs
 
 log = logging.getLogger("desktop_app.engine.jobs.schedules")
 
 DEFAULT_MAX_CONCURRENCY = 10
-mono = time.monotonic
 
 _MINUTE = timedelta(minutes=1)
 # The loop sleeps to the next :00 but never longer than this, so a suspend (monotonic waits do not
@@ -39,7 +37,7 @@ def _is_new_minute(minute: datetime, last: datetime) -> bool:
     return minute > last or minute < last - _STEP_BACK
 
 
-class Schedule(JobStats):
+class Schedule(PooledJob):
     """One cron schedule. Read its fields freely; change it through ``server.schedules``."""
 
     kind = "Schedule"
@@ -55,15 +53,10 @@ class Schedule(JobStats):
         args: tuple[Any, ...],
         on_start: bool,
     ) -> None:
-        super().__init__(name)
+        super().__init__(name, fn, limit, args, on_start)
         self.crons = crons
-        self.fn = fn
-        self.limit = limit
         self.start_time = start_time
         self.end_time = end_time
-        self.args = args
-        self.on_start = on_start
-        self.completed = False
         self._next: datetime | None = None
 
     @property
@@ -77,21 +70,6 @@ class Schedule(JobStats):
         if self.completed or self.paused:
             return None
         return self._next
-
-    @property
-    def state(self) -> str:
-        if self.completed:
-            return "completed"
-        if self.paused:
-            return "paused"
-        if self.running:
-            return "running"
-        return "waiting"
-
-    def _exhausted(self) -> bool:
-        """Every run its limit allows has been handed to the pool (the last may not have started yet)."""
-        with self._counters:
-            return bool(self.limit) and self.count + self.pending >= self.limit
 
     def __repr__(self) -> str:
         return f"<Schedule {self.name} {' | '.join(self.sources)} count={self.count} {self.state}>"
@@ -130,7 +108,7 @@ def _first_trigger(s: Schedule, now: datetime) -> datetime | None:
     return cron_next_trigger(s.crons, now, s.end_time)
 
 
-class Schedules(JobRegistry[Schedule]):
+class Schedules(PooledJobs[Schedule]):
     """The server's schedules: a ``schedules`` thread ticks every minute and hands runs to a pool.
 
     Each run is ``fn(e, *args)`` on a pool thread renamed ``schedule-<name>``; at most
@@ -140,13 +118,9 @@ class Schedules(JobRegistry[Schedule]):
     kind = "Schedule"
 
     def __init__(self, server: JobHost) -> None:
-        super().__init__()
-        self._server = server
-        self._thread: threading.Thread | None = None
-        self._pool: DaemonPool | None = None
+        super().__init__(server)
         self._runs: list[tuple[str, Future[Any]]] = []  # runs not known to be done, for stop()
         self._max = DEFAULT_MAX_CONCURRENCY
-        self._stopping = False
         # The wall clock; tests replace it to drive minutes without waiting for them.
         self.now: Callable[[], datetime] = datetime.now
 
@@ -184,10 +158,7 @@ class Schedules(JobRegistry[Schedule]):
             ...     e.state.set("ran", True)
             >>> server.schedules.add("nightly", "0 2 * * *", nightly)  # doctest: +SKIP
         """
-        if not name:
-            raise ValueError("[Schedule] a schedule needs a name")
-        if not callable(fn):
-            raise ValueError(f"[Schedule] {name}: fn must be callable")
+        self._check_new(name, fn)
         crons = _parse_crons(name, cron)
         if limit < 0:
             raise ValueError(f"[Schedule] {name}: Cannot have a negative limit")
@@ -204,20 +175,6 @@ class Schedules(JobRegistry[Schedule]):
         with self._cond:
             self._register(name, s)
         return s
-
-    def invoke(self, name: str, *args: Any) -> Any:
-        """Run the schedule now, on this thread, without counting (works on a completed schedule too).
-
-        Pode runs it asynchronously on the schedule pool; we run it synchronously, as ``timers.invoke``
-        does, so the caller gets the result (or None if it raised: the error is logged and counted).
-        start_time, end_time, limit and paused are ignored, as in Pode.
-
-        Raises:
-            KeyError: unknown schedule.
-        """
-        s = self._need(name)
-        e = JobEvent(self._server, s.name, s)
-        return s.guarded_call(s.fn, e, (*s.args, *args))[1]
 
     def edit(
         self,
@@ -237,8 +194,8 @@ class Schedules(JobRegistry[Schedule]):
         """
         s = self._need(name)
         crons = _parse_crons(s.name, cron) if cron is not None else None
-        if fn is not None and not callable(fn):
-            raise ValueError(f"[Schedule] {s.name}: fn must be callable")
+        if fn is not None:
+            self._check_fn(s.name, fn)
         with self._cond:
             if crons is not None:
                 s.crons = crons
@@ -251,14 +208,10 @@ class Schedules(JobRegistry[Schedule]):
                 s.completed = s._next is None
         return s
 
-    def resume(self, name: str) -> None:
-        s = self._need(name)
-        with self._cond:
-            if s.paused:
-                s.paused = False
-                if not s.completed:
-                    s._next = _first_trigger(s, self.now())
-                    s.completed = s._next is None
+    def _resumed(self, s: Schedule) -> None:
+        if not s.completed:
+            s._next = _first_trigger(s, self.now())
+            s.completed = s._next is None
 
     def next_trigger(self, name: str, after: datetime | None = None) -> datetime | None:
         """The first minute after ``after`` that any of the schedule's crons matches, up to its end_time.
@@ -330,32 +283,12 @@ class Schedules(JobRegistry[Schedule]):
             )
             self._thread.start()
 
-    def stop(self, deadline: float) -> builtins.list[str]:
-        """Stop ticking, drop queued runs, wait until ``deadline`` (a ``time.monotonic()`` value) for running ones.
-
-        Returns:
-            ``schedule-<name>`` for each schedule with a run still going at the deadline (never waits
-            longer; its daemon thread cannot keep the process alive).
-        """
-        with self._cond:
-            thread, pool = self._thread, self._pool
-            if thread is None or pool is None:
-                return []
-            self._stopping = True
-            self._cond.notify_all()
-        thread.join(max(0.0, deadline - mono()))
-        pool.shutdown(wait=False, cancel_futures=True)
-        pool.join(deadline)
+    def _stopped(self) -> builtins.list[str]:
         stuck: list[str] = []
-        with self._cond:
-            for name, fut in self._runs:
-                if not fut.done() and f"schedule-{name}" not in stuck:
-                    stuck.append(f"schedule-{name}")
-            self._thread = self._pool = None
-            self._runs = [(n, f) for n, f in self._runs if not f.done()]
-            jobs = builtins.list(self._items.values())
-        for s in jobs:  # outside the condition: a log handler may call back into the engine
-            s.failure_log.flush()
+        for name, fut in self._runs:
+            if not fut.done() and f"schedule-{name}" not in stuck:
+                stuck.append(f"schedule-{name}")
+        self._runs = [(n, f) for n, f in self._runs if not f.done()]
         return stuck
 
     def _loop(self, last: datetime) -> None:
@@ -412,27 +345,14 @@ class Schedules(JobRegistry[Schedule]):
         The run is ``pending`` until a thread starts it; only then do ``count``, ``last_run`` and, for
         the last run, ``completed`` change, so they never claim a run that is still queued.
         """
-        dispatched = s.dispatched()
-        last = bool(s.limit) and dispatched >= s.limit
+        last = s._dispatch()
         if last:
             s._next = None
         else:
             s.crons = [c.reroll() for c in s.crons]
             s._next = _first_trigger(s, at)
             last = s._next is None  # no trigger left before end_time: this run completes it
-        assert self._pool is not None
-        fut = self._pool.submit(self._run, s, s.fn, s.args, at, last)
-        fut.add_done_callback(lambda f: s.dropped() if f.cancelled() else None)
+        fut = self._submit(s, at, last)
         self._runs = [(n, f) for n, f in self._runs if not f.done()]
         self._runs.append((s.name, fut))
         return fut
-
-    def _run(self, s: Schedule, fn: Callable[..., Any], args: tuple[Any, ...], at: datetime, last: bool) -> None:
-        rename_thread(f"schedule-{s.name}")
-        s.last_run = at
-        s.begin_run()
-        if last:
-            s.completed = True
-        s.guarded_call(fn, JobEvent(self._server, s.name, s), args, started=True)
-        if last:
-            s.failure_log.flush()

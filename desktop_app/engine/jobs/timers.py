@@ -11,8 +11,8 @@ from concurrent.futures import Future
 from datetime import datetime, timedelta
 from typing import Any
 
-from desktop_app.engine.jobs.daemon_pool import DaemonPool
-from desktop_app.engine.jobs.job import JobEvent, JobHost, JobRegistry, JobStats, job_pool, rename_thread
+from desktop_app.engine.jobs.job import job_pool
+from desktop_app.engine.jobs.pooled_jobs import PooledJob, PooledJobs
 
 log = logging.getLogger("desktop_app.engine.jobs.timers")
 
@@ -24,7 +24,7 @@ def _mono_to_local(t: float) -> datetime:
     return datetime.now() + timedelta(seconds=t - mono())
 
 
-class Timer(JobStats):
+class Timer(PooledJob):
     """One interval timer. Read its fields freely; change it through ``server.timers``."""
 
     kind = "Timer"
@@ -39,14 +39,9 @@ class Timer(JobStats):
         args: tuple[Any, ...],
         on_start: bool,
     ) -> None:
-        super().__init__(name)
+        super().__init__(name, fn, limit, args, on_start)
         self.interval = float(interval)
-        self.fn = fn
-        self.limit = limit
         self.skip = skip
-        self.args = args
-        self.on_start = on_start
-        self.completed = False
         self.overruns = 0
         self._due: float | None = None
         self._future: Future[Any] | None = None
@@ -63,21 +58,6 @@ class Timer(JobStats):
             return None
         return _mono_to_local(due)
 
-    def _exhausted(self) -> bool:
-        """Every run its limit allows has been handed to the pool (the last may not have started yet)."""
-        with self._counters:
-            return bool(self.limit) and self.count + self.pending >= self.limit
-
-    @property
-    def state(self) -> str:
-        if self.completed:
-            return "completed"
-        if self.paused:
-            return "paused"
-        if self.running:
-            return "running"
-        return "waiting"
-
     def __repr__(self) -> str:
         return f"<Timer {self.name} every {self.interval}s count={self.count} {self.state}>"
 
@@ -91,17 +71,10 @@ def _check(name: str, interval: float | None, limit: int = 0, skip: int = 0) -> 
         raise ValueError(f"[Timer] {name}: Skip must be greater than or equal to 0")
 
 
-class Timers(JobRegistry[Timer]):
+class Timers(PooledJobs[Timer]):
     """The server's timers: a scheduler thread hands due runs to a small pool (``timer-<name>`` threads)."""
 
     kind = "Timer"
-
-    def __init__(self, server: JobHost) -> None:
-        super().__init__()
-        self._server = server
-        self._thread: threading.Thread | None = None
-        self._pool: DaemonPool | None = None
-        self._stopping = False
 
     # -- registry -------------------------------------------------------------------------------
 
@@ -126,10 +99,7 @@ class Timers(JobRegistry[Timer]):
         Raises:
             ValueError: "[Timer] <name>: ..." for a duplicate name, interval <= 0, a negative limit or skip.
         """
-        if not name:
-            raise ValueError("[Timer] a timer needs a name")
-        if not callable(fn):
-            raise ValueError(f"[Timer] {name}: fn must be callable")
+        self._check_new(name, fn)
         _check(name, interval, limit, skip)
         timer = Timer(name, interval, fn, limit, skip, tuple(args), on_start)
         with self._cond:
@@ -139,16 +109,6 @@ class Timers(JobRegistry[Timer]):
             if self._thread is not None:
                 self._cond.notify()
         return timer
-
-    def invoke(self, name: str, *args: Any) -> Any:
-        """Run the timer now, on this thread, without counting (works on a completed timer too).
-
-        Raises:
-            KeyError: unknown timer.
-        """
-        t = self._need(name)
-        e = JobEvent(self._server, t.name, t)
-        return t.guarded_call(t.fn, e, (*t.args, *args))[1]
 
     def edit(
         self,
@@ -165,8 +125,8 @@ class Timers(JobRegistry[Timer]):
         """
         t = self._need(name)
         _check(t.name, interval)
-        if fn is not None and not callable(fn):
-            raise ValueError(f"[Timer] {t.name}: fn must be callable")
+        if fn is not None:
+            self._check_fn(t.name, fn)
         with self._cond:
             if interval is not None:
                 t.interval = float(interval)
@@ -179,16 +139,12 @@ class Timers(JobRegistry[Timer]):
             self._cond.notify()
         return t
 
-    def resume(self, name: str) -> None:
-        t = self._need(name)
-        with self._cond:
-            if t.paused:
-                t.paused = False
-                if self._thread is not None:
-                    t._due = mono() + t.interval
-                elif t._due is not None:  # not started yet: as if added now
-                    self._arm(t, mono(), first=True)
-                self._cond.notify()
+    def _resumed(self, t: Timer) -> None:
+        if self._thread is not None:
+            t._due = mono() + t.interval
+        elif t._due is not None:  # not started yet: as if added now
+            self._arm(t, mono(), first=True)
+        self._cond.notify()
 
     # -- running --------------------------------------------------------------------------------
 
@@ -212,36 +168,14 @@ class Timers(JobRegistry[Timer]):
             self._thread = threading.Thread(target=self._loop, name="timers", daemon=True)
             self._thread.start()
 
-    def stop(self, deadline: float) -> builtins.list[str]:
-        """Stop ticking, drop runs not started, wait until ``deadline`` (``time.monotonic()``) for running ones.
-
-        Returns:
-            ``timer-<name>`` for each timer with a run still going at the deadline (never waits longer;
-            its daemon thread cannot keep the process alive).
-        """
-        with self._cond:
-            thread, pool = self._thread, self._pool
-            if thread is None or pool is None:
-                return []
-            self._stopping = True
-            self._cond.notify()
-        thread.join(max(0.0, deadline - mono()))
-        pool.shutdown(wait=False, cancel_futures=True)
-        pool.join(deadline)
-        with self._cond:
-            stuck = [
-                f"timer-{t.name}"
-                for t in self._items.values()
-                if t._future is not None and not t._future.done()
-            ]
-            self._thread = self._pool = None
-            jobs = builtins.list(self._items.values())
-            for t in jobs:
-                t._due = None
-                if t._future is not None and t._future.done():
-                    t._future = None
-        for t in jobs:  # outside the condition: a log handler may call back into the engine
-            t.failure_log.flush()
+    def _stopped(self) -> builtins.list[str]:
+        stuck = [
+            f"timer-{t.name}" for t in self._items.values() if t._future is not None and not t._future.done()
+        ]
+        for t in self._items.values():
+            t._due = None
+            if t._future is not None and t._future.done():
+                t._future = None
         return stuck
 
     def _loop(self) -> None:
@@ -270,20 +204,7 @@ class Timers(JobRegistry[Timer]):
             t.overruns += 1
             return
         # Counted as pending now; count, running and completed change when a thread starts the run.
-        dispatched = t.dispatched()
-        last = bool(t.limit) and dispatched >= t.limit
+        last = t._dispatch()
         if last:
             t._due = None
-        assert self._pool is not None
-        t._future = future = self._pool.submit(self._run, t, t.fn, t.args, last)
-        future.add_done_callback(lambda f: t.dropped() if f.cancelled() else None)
-
-    def _run(self, t: Timer, fn: Callable[..., Any], args: tuple[Any, ...], last: bool) -> None:
-        rename_thread(f"timer-{t.name}")
-        t.last_run = datetime.now()
-        t.begin_run()
-        if last:
-            t.completed = True
-        t.guarded_call(fn, JobEvent(self._server, t.name, t), args, started=True)
-        if last:
-            t.failure_log.flush()
+        t._future = self._submit(t, None, last)

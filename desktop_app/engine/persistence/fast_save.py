@@ -21,7 +21,7 @@ walk), still without the selection. The only module of this package that imports
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from operator import attrgetter
 from pathlib import Path
@@ -53,7 +53,7 @@ def applies(format: str, scope: object, include: object, exclude: object, depth:
 
 def save(
     lock: AbstractContextManager[Any],
-    items: Callable[[], list[Any]],
+    items: Callable[[], Sequence[Any]],
     target: Path,
     compress: bool,
 ) -> None:
@@ -64,6 +64,8 @@ def save(
     """
     with lock:
         entries = items()
+        if type(entries) is not list:  # the compiled fill takes a list
+            entries = list(entries)
         with _gc_paused():
             parts = encode_chunks(entries, compress) if hotpath.IMPLEMENTATION == "compiled" else None
             if parts is None:

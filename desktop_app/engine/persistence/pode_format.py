@@ -254,10 +254,9 @@ def _check_legacy_values(entries: Entries, path: str | None, exact: bool, raw: A
         if _may_hold_big_ints(raw) and _has_big_float(values):
             raise _Inexact
         return
-    check = _check_json_depth if too_deep else _check_json_numbers
     for name, (value, _) in entries.items():
         try:
-            check(value, 0)
+            _check_json(value, 0, too_deep)
         except _Problem as problem:
             raise _problem_error(problem, name, path) from None
 
@@ -307,32 +306,25 @@ def _has_big_float(values: list[Any]) -> bool:
     return False
 
 
-def _check_json_numbers(value: Any, nesting: int) -> None:
+def _check_json(value: Any, nesting: int, too_deep: bool) -> None:
+    """Where a refused file's value fails: nesting past MAX_DEPTH (``too_deep``), else a number
+    it cannot hold exactly (an int beyond 64 bits, a float beyond a double); the key path is
+    gathered on the way out."""
     cls = type(value)
-    if cls is int:
+    if cls is dict or cls is list:
+        if too_deep and nesting >= MAX_DEPTH:
+            raise _Problem(_too_deep(MAX_DEPTH))
+        for key, item in value.items() if cls is dict else enumerate(value):
+            try:
+                _check_json(item, nesting + 1, too_deep)
+            except _Problem as problem:
+                problem.parts.append(key)
+                raise
+    elif too_deep:
+        return
+    elif cls is int:
         if not _INT64_MIN <= value <= _UINT64_MAX:
             raise _int_problem(value)
     elif cls is float:
         if not math.isfinite(value):
             raise _Problem("a number too big for a 64-bit float")
-    elif cls is dict or cls is list:
-        for key, item in value.items() if cls is dict else enumerate(value):
-            try:
-                _check_json_numbers(item, nesting + 1)
-            except _Problem as problem:
-                problem.parts.append(key)
-                raise
-
-
-def _check_json_depth(value: Any, nesting: int) -> None:
-    cls = type(value)
-    if cls is not dict and cls is not list:
-        return
-    if nesting >= MAX_DEPTH:
-        raise _Problem(_too_deep(MAX_DEPTH))
-    for key, item in value.items() if cls is dict else enumerate(value):
-        try:
-            _check_json_depth(item, nesting + 1)
-        except _Problem as problem:
-            problem.parts.append(key)
-            raise

@@ -52,6 +52,9 @@ _VERSION = 2
 # -- writing ------------------------------------------------------------------------------------
 
 
+# The document is built and dropped while the collector is paused: it only ever holds plain
+# containers, and collecting them on the way would only cost time.
+@_gc_paused()
 def _encode_v2(
     names: list[str],
     values: list[Any],
@@ -61,20 +64,6 @@ def _encode_v2(
     path: str | None,
 ) -> bytes:
     _check_names(names, path)
-    with _gc_paused():
-        # The document is built and dropped while the collector is paused: it only ever holds
-        # plain containers, and collecting them on the way would only cost time.
-        return _dump_v2(names, values, scopes, compress, depth, path)
-
-
-def _dump_v2(
-    names: list[str],
-    values: list[Any],
-    scopes: list[Any],
-    compress: bool,
-    depth: int | None,
-    path: str | None,
-) -> bytes:
     limit = MAX_DEPTH if depth is None else min(depth, MAX_DEPTH)
     items: list[dict[str, Any]] = []
     for name, value, scope in zip(names, values, scopes, strict=True):

@@ -45,13 +45,12 @@ def _existing_regular_file(given: Path, target: Path) -> os.stat_result | None:
     return existing
 
 
-_READ_FLAGS = (
-    os.O_RDONLY
-    | getattr(os, "O_NONBLOCK", 0)
-    | getattr(os, "O_NOCTTY", 0)
-    | getattr(os, "O_CLOEXEC", 0)
-    | getattr(os, "O_BINARY", 0)
+# Opening a path only to read it or look at it: never block on a FIFO, never take a terminal as the
+# controlling one, never leak the descriptor into a child process. temp_files.py probes with these too.
+_LOOK_FLAGS = (
+    os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
 )
+_READ_FLAGS = _LOOK_FLAGS | getattr(os, "O_BINARY", 0)
 
 
 def _open_regular(path: Path) -> BinaryIO:

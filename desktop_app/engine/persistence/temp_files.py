@@ -8,6 +8,8 @@ import stat
 import threading
 from pathlib import Path
 
+from desktop_app.engine.persistence.regular_files import _LOOK_FLAGS
+
 try:
     import fcntl
 except ImportError:  # Windows
@@ -95,13 +97,7 @@ def _remove_leftovers(folder: Path, target_name: str) -> None:
         _remove_if_abandoned(os.path.join(folder, name))
 
 
-_PROBE_FLAGS = (
-    os.O_RDONLY
-    | getattr(os, "O_NONBLOCK", 0)
-    | getattr(os, "O_NOFOLLOW", 0)
-    | getattr(os, "O_NOCTTY", 0)
-    | getattr(os, "O_CLOEXEC", 0)
-)
+_PROBE_FLAGS = _LOOK_FLAGS | getattr(os, "O_NOFOLLOW", 0)
 
 
 def _remove_if_abandoned(path: str) -> None:

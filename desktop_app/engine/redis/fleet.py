@@ -2,7 +2,7 @@
 
 A *fleet* is every process running on one URL and namespace. Each publishes a heartbeat
 (``redis/presence.py``), takes lockables whose holders live in Redis keys, and sends its lock uses
-to a capped stream (``redis_locks.py``). ``Fleet`` reads all of that without taking any lock and
+to a capped stream (``redis/locks.py``). ``Fleet`` reads all of that without taking any lock and
 without writing anything, so watching a fleet never perturbs it:
 
     >>> fleet = Fleet.open("redis://127.0.0.1:6379/0", "shop")   # doctest: +SKIP
@@ -14,287 +14,68 @@ without writing anything, so watching a fleet never perturbs it:
 It also reads the change feed by blocking (``XREAD BLOCK``), so a viewer wakes on a change
 instead of polling, and reads many entries in one round trip.
 
-``heartbeat_details(server)`` is what a heartbeat says about the process's jobs and lockables
-beyond their counts; ``redis.presence.Presence.record`` adds it.
+The records it returns are in ``fleet_records.py`` and ``heartbeat_records.py`` (re-exported
+here), and so is ``heartbeat_details(server)``, what a heartbeat says about the process's jobs and
+lockables beyond their counts (``redis.presence.Presence.record`` adds it).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 import redis
 
 from desktop_app.engine.errors import LockLost
-from desktop_app.engine.locks import TimeFigures
 from desktop_app.engine.redis.conn import RedisConnection
+from desktop_app.engine.redis.fleet_records import (
+    FeedNames,
+    FeedRead,
+    LockHolder,
+    LockState,
+    LockUse,
+    _float,
+    _holder,
+    _text,
+    process_of,
+)
+from desktop_app.engine.redis.heartbeat_records import (
+    Heartbeat,
+    LockFigures,
+    ProcessBeat,
+    heartbeat_details,
+    job_record,
+    lock_record,
+)
 from desktop_app.engine.redis.store import RedisStore, _meta, namespace_prefix
 from desktop_app.engine.store import ChangeRecord, EntryInfo
 
-if TYPE_CHECKING:
-    from desktop_app.engine.server import Server
+__all__ = [
+    "FEED_COUNT",
+    "SCAN_COUNT",
+    "USES_COUNT",
+    "FeedNames",
+    "FeedRead",
+    "Fleet",
+    "Heartbeat",
+    "LockFigures",
+    "LockHolder",
+    "LockState",
+    "LockUse",
+    "ProcessBeat",
+    "heartbeat_details",
+    "job_record",
+    "lock_record",
+    "process_of",
+]
 
 FEED_COUNT = 20_000
 """Most change records one feed read returns (the feed keeps about 10,000)."""
 USES_COUNT = 5_000
 """Most lock uses one read of the lock-event stream returns."""
 SCAN_COUNT = 1_000
-
-
-# -- what a heartbeat adds ------------------------------------------------------------------------
-
-
-def _epoch(when: datetime | None) -> float | None:
-    """A job's naive local time as seconds since the epoch (what another host can read)."""
-    return when.timestamp() if when is not None else None
-
-
-def _figures(f: TimeFigures) -> list[float]:
-    return [f.count, f.total, f.max, f.p50, f.p99]
-
-
-def job_record(kind: str, job: Any) -> dict[str, Any]:
-    """One timer, schedule or route as the heartbeat publishes it (plain JSON data)."""
-    rec: dict[str, Any] = {
-        "kind": kind,
-        "name": job.name,
-        "count": job.count,
-        "errors": job.errors,
-        "last_error": job.last_error,
-        "last_ok": job.last_ok,
-        "last_run": _epoch(job.last_run),
-        "last_duration": job.last_duration,
-        "paused": job.paused,
-    }
-    if kind == "route":
-        try:
-            p50, p99 = job.p50, job.p99
-        except RuntimeError:  # latencies appended while copied
-            p50 = p99 = None
-        rec.update(method=job.method, path=job.path, p50=p50, p99=p99)
-        return rec
-    rec.update(
-        state=job.state,
-        next_run=_epoch(job.next_run),
-        limit=job.limit,
-        completed=job.completed,
-        running=job.running,
-    )
-    if kind == "timer":
-        rec["interval"] = job.interval
-    else:
-        rec["crons"] = list(job.sources)
-    return rec
-
-
-def lock_record(lock: Any) -> dict[str, Any]:
-    """One lockable's counters in this process (``stats()``), as plain JSON data."""
-    st = lock.stats()
-    return {
-        "name": st.name,
-        "acquisitions": st.acquisitions,
-        "contentions": st.contentions,
-        "timeouts": st.timeouts,
-        "wait": _figures(st.wait),
-        "hold": _figures(st.hold),
-        "lost": st.thread_time_lost,
-        "waiting": list(st.waiting),
-        "counting": max(0.0, st.taken_at - st.since),
-    }
-
-
-def heartbeat_details(server: Server) -> dict[str, Any]:
-    """What a heartbeat says beyond who the process is: every job in full, and every lockable's counters.
-
-    ``jobs`` is a superset of the heartbeat's own short records (kind, name, count, errors), so a
-    reader of either shape finds what it needs.
-    """
-    jobs = [job_record("timer", t) for t in server.timers.list()]
-    jobs += [job_record("schedule", s) for s in server.schedules.list()]
-    jobs += [job_record("route", r) for r in server.http.routes]
-    return {"jobs": jobs, "locks": [lock_record(lk) for lk in server.all_lockables()]}
-
-
-# -- what a viewer reads ----------------------------------------------------------------------------
-
-
-def _time_figures(raw: Any) -> TimeFigures:
-    try:
-        count, total, top, p50, p99 = raw
-        return TimeFigures(int(count), float(total), float(top), float(p50), float(p99))
-    except (TypeError, ValueError):
-        return TimeFigures()
-
-
-@dataclass(frozen=True)
-class LockFigures:
-    """One lockable's counters in one process, as its last heartbeat gave them."""
-
-    name: str
-    acquisitions: int = 0
-    contentions: int = 0
-    timeouts: int = 0
-    wait: TimeFigures = field(default_factory=TimeFigures)
-    hold: TimeFigures = field(default_factory=TimeFigures)
-    lost: float = 0.0
-    waiting: tuple[str, ...] = ()
-    """This process's threads waiting for it (names without the process)."""
-    counting: float = 0.0
-    """Seconds since its counters started."""
-
-    @classmethod
-    def parse(cls, raw: dict[str, Any]) -> LockFigures:
-        return cls(
-            str(raw.get("name", "?")),
-            int(raw.get("acquisitions", 0)),
-            int(raw.get("contentions", 0)),
-            int(raw.get("timeouts", 0)),
-            _time_figures(raw.get("wait")),
-            _time_figures(raw.get("hold")),
-            float(raw.get("lost", 0.0)),
-            tuple(str(w) for w in raw.get("waiting", ())),
-            float(raw.get("counting", 0.0)),
-        )
-
-
-@dataclass(frozen=True)
-class Heartbeat:
-    """A process on the namespace, as its heartbeat key says (``key`` is ``HOST:PID``)."""
-
-    key: str
-    host: str
-    pid: int
-    script: str | None
-    started: float
-    last_seen: float
-    """Seconds since the epoch, by the process's own clock."""
-    jobs: tuple[dict[str, Any], ...] = ()
-    locks: tuple[LockFigures, ...] = ()
-    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
-
-    @classmethod
-    def parse(cls, key: str, data: bytes) -> Heartbeat | None:
-        try:
-            raw = orjson.loads(data)
-            return cls(
-                key,
-                str(raw.get("host", key.rsplit(":", 1)[0])),
-                int(raw.get("pid", 0)),
-                raw.get("script"),
-                float(raw.get("started", 0.0)),
-                float(raw.get("last_seen", 0.0)),
-                tuple(j for j in raw.get("jobs", ()) if isinstance(j, dict)),
-                tuple(LockFigures.parse(lk) for lk in raw.get("locks", ()) if isinstance(lk, dict)),
-                raw,
-            )
-        except (orjson.JSONDecodeError, TypeError, ValueError, AttributeError):
-            return None
-
-
-@dataclass(frozen=True)
-class LockHolder:
-    """Who holds a lockable, from its Redis key: ``who`` is ``HOST:PID/THREAD``."""
-
-    who: str
-    site: str
-    since: float
-    """Seconds since the epoch, by the holder's clock."""
-    lease_left: float
-    """Seconds before the lease ends unless its holder renews it."""
-
-    @property
-    def process(self) -> str:
-        """``HOST:PID`` (the heartbeat's key)."""
-        return process_of(self.who)
-
-
-@dataclass(frozen=True)
-class LockState:
-    """A lockable as Redis has it now: its holder, and the waiters registered in its wait set."""
-
-    key: str
-    """The casefolded name."""
-    holder: LockHolder | None
-    waiters: tuple[str, ...] = ()
-    """``HOST:PID/THREAD`` of each process's waiter (one per process: its other threads queue locally)."""
-
-
-@dataclass(frozen=True)
-class LockUse:
-    """One use of a lockable by any process, from the lock-event stream (times in seconds since the epoch)."""
-
-    lock: str
-    who: str
-    site: str
-    requested: float
-    acquired: float | None
-    """None: the wait timed out."""
-    released: float
-    contended: bool
-    waiters: int
-
-
-@dataclass(frozen=True)
-class FeedNames:
-    """What changed after a version, without a record object per change: a reader that only needs
-    the names (to read their entries once) pays for no more."""
-
-    version: int
-    """The version of the last change read (the one asked from when nothing came)."""
-    changes: list[tuple[str, str, str | None]]
-    """(op, name, old name or None) in feed order."""
-    gap: bool = False
-
-
-@dataclass(frozen=True)
-class FeedRead:
-    """What one read of the change feed gave: the records after a version, or a gap (trimmed past it)."""
-
-    records: tuple[ChangeRecord, ...]
-    gap: bool = False
-
-
-def process_of(who: str) -> str:
-    """``HOST:PID/THREAD`` -> ``HOST:PID``."""
-    return who.split("/", 1)[0]
-
-
-def _holder(raw: bytes | None, info: bytes | None, pttl: int) -> LockHolder | None:
-    """The holder from a lock key's value: ``TOKEN HOLDER_JSON``, or a bare token beside a ``lockinfo`` key."""
-    if not raw:
-        return None
-    data: Any = None
-    _token, sep, tail = raw.partition(b" ")
-    for candidate in (tail if sep else None, info):
-        if candidate:
-            try:
-                data = orjson.loads(candidate)
-                break
-            except orjson.JSONDecodeError:
-                continue
-    if not isinstance(data, dict):
-        data = {}
-    return LockHolder(
-        str(data.get("who", "?")),
-        str(data.get("site", "")),
-        float(data.get("since", time.time())),
-        max(0.0, pttl / 1000) if pttl and pttl > 0 else 0.0,
-    )
-
-
-def _text(value: bytes | None) -> str:
-    return value.decode(errors="replace") if value is not None else ""
-
-
-def _float(value: bytes | None, default: float = 0.0) -> float:
-    try:
-        return float(value) if value else default
-    except ValueError:
-        return default
 
 
 class Fleet:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from desktop_app.engine.errors import StateStoreError
-from desktop_app.engine.redis.fleet import heartbeat_details
+from desktop_app.engine.redis.heartbeat_records import heartbeat_details
 
 if TYPE_CHECKING:
     from desktop_app.engine.server import Server

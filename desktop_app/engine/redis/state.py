@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from desktop_app.engine import persistence
 from desktop_app.engine.locks import Lockable
 from desktop_app.engine.redis.conn import RedisConnection
-from desktop_app.engine.redis.locks import LockSpace
+from desktop_app.engine.redis.lock_space import LockSpace
 from desktop_app.engine.redis.store import MISSING, RedisStore, encode_value
 from desktop_app.engine.state import (
     CHANGE_RING_SIZE,
-    Changes,
     EntryInfo,
     ScopeArg,
     SharedState,
@@ -25,6 +23,7 @@ from desktop_app.engine.state import (
     _norm_scope,
     select,
 )
+from desktop_app.engine.store import StateStore
 
 DEFAULT_NAMESPACE = "default"
 LAST_GOT_KEEP = 256
@@ -82,6 +81,10 @@ class RedisSharedState(SharedState):
             conn, self.namespace, ring_size, self.lock_space.fences, self.lock_space.lost
         )
         self._mine = threading.local()
+
+    @property
+    def _backend(self) -> StateStore:
+        return self._redis
 
     # -- the objects this thread got, for touch() -----------------------------------------------
 
@@ -152,10 +155,6 @@ class RedisSharedState(SharedState):
     ) -> list[_Entry]:
         return select(self._redis.heads(), pattern, scope, include, exclude)
 
-    def clear(self) -> None:
-        """Remove every entry of the namespace, for every process (readers are told to resync)."""
-        self._redis.load((), merge=False)
-
     def touch(self, name: str) -> None:
         """Write back the object this thread last got (or set) for ``name``, recording a change.
 
@@ -194,10 +193,7 @@ class RedisSharedState(SharedState):
                 raise KeyError(name)
 
     def rename(self, name: str, new_name: str) -> None:
-        _check_name(name)
-        _check_name(new_name)
-        with self.lockable:
-            self._redis.rename(name.casefold(), new_name.casefold(), new_name)
+        super().rename(name, new_name)
         self._forget(name.casefold())
 
     def set_scope(self, name: str, scope: ScopeArg) -> None:
@@ -209,14 +205,6 @@ class RedisSharedState(SharedState):
 
     # -- reading for viewers --------------------------------------------------------------------
 
-    @property
-    def version(self) -> int:
-        """The namespace's shared version (one round trip)."""
-        return self._redis.version
-
-    def changes_since(self, version: int) -> Changes:
-        return self._redis.changes_since(version)
-
     def add_change_event(self, event: threading.Event) -> None:
         """Not on Redis: other processes change the state too; follow the feed (``XREAD BLOCK``) instead."""
         raise NotImplementedError("a Redis state is followed through its change feed, not change events")
@@ -224,54 +212,20 @@ class RedisSharedState(SharedState):
     def remove_change_event(self, event: threading.Event) -> None:
         """Nothing to remove: ``add_change_event`` never registers on Redis."""
 
-    def entries(self) -> list[EntryInfo]:
-        """Every entry (fresh copies), read in one consistent MULTI, sorted by name."""
-        return [
-            EntryInfo(e.name, e.value, tuple(e.scope), e.version, e.time, e.thread)
-            for e in self._redis.items()
-        ]
-
     def entry(self, name: str) -> EntryInfo | None:
-        key = _check_name(name).casefold()
-        e = self._redis.get(key)
-        if e is None:
-            return None
-        self._remember(key, e.value)  # a value got through entry() is written back by touch() too
-        return EntryInfo(e.name, e.value, tuple(e.scope), e.version, e.time, e.thread)
+        info = super().entry(name)
+        if info is not None:  # a value got through entry() is written back by touch() too
+            self._remember(name.casefold(), info.value)
+        return info
 
     def snapshot(self) -> dict[str, dict[str, Any]]:
         """``{name: {"Value", "Scope"}}`` of fresh copies, read in one MULTI (no global lockable needed)."""
         return {e.name: {"Value": e.value, "Scope": list(e.scope)} for e in self._redis.items()}
 
-    def load_entries(self, entries: Mapping[str, tuple[Any, Sequence[str]]], *, merge: bool = False) -> None:
-        """Replace the namespace with ``entries`` in one atomic script, or upsert them (``merge``)."""
-        for name in entries:
-            _check_name(name)
-        self._redis.load(((n, v, _norm_scope(s)) for n, (v, s) in entries.items()), merge=merge)
-
-    def save(
-        self,
-        path: str | os.PathLike[str],
-        *,
-        scope: ScopeArg = None,
-        include: ScopeArg = None,
-        exclude: ScopeArg = None,
-        compress: bool = False,
-        format: str = "pode",
-        depth: int | None = None,
-    ) -> Path:
-        """Save the selected entries of the namespace to a file (read in one MULTI, written atomically)."""
-        target = self.resolve(path)
-        selected = select(self._redis.items(), None, scope, include, exclude)
-        data = persistence.encode(
-            {e.name: (e.value, e.scope) for e in selected},
-            format=format,
-            compress=compress,
-            depth=depth,
-            path=target,
-        )
-        persistence.atomic_write(target, data)
-        return target
+    def _save_guard(self) -> AbstractContextManager[Any]:
+        # items() reads every entry in one MULTI and hands out fresh copies: consistent without
+        # taking the global lockable
+        return nullcontext()
 
     def __repr__(self) -> str:
         return f"<SharedState on {self.store_url} namespace {self.namespace!r}>"

@@ -1,4 +1,4 @@
-"""The bridge thread's work (no Qt): drain the change feed, copy values under a bounded lock try, rescan in-place edits."""
+"""The bridge thread's work (no Qt): drain the change feed, copy values under a lock try, rescan in-place edits."""
 
 from __future__ import annotations
 
@@ -11,31 +11,30 @@ from typing import TYPE_CHECKING, Any
 
 from desktop_app.engine.state import EntryInfo
 from desktop_app.ui.bridge.bridge_limits import (
+    BRIDGE_SHARE,
     FIRST_SCREEN,
     FRAME,
-    IDLE_POLL,
     LOAD_CHUNK,
-    LOCK_BUDGET,
-    LOCK_HOLD,
-    LOCK_TRY,
+    LOCK_POLL,
+    LOCK_RETRY,
+    LOCK_STATUS_GAP,
     MAX_UPSERTS,
+    MIN_TURN,
+    SCAN_AFTER,
     STEP_TIME,
     clock,
 )
 from desktop_app.ui.bridge.entry_snapshot import (
-    IMMUTABLE_TYPES,
     EntrySnapshot,
     LockStatus,
     Pending,
     StateDelta,
-    TooBig,
     fold,
-    freeze,
     is_container,
-    placeholder,
 )
 from desktop_app.ui.bridge.inplace_rescan import INPLACE_THREAD as INPLACE_THREAD
 from desktop_app.ui.bridge.inplace_rescan import InPlaceRescan
+from desktop_app.ui.bridge.locked_copy import LockedCopy
 
 if TYPE_CHECKING:
     from desktop_app.engine.server import Server
@@ -60,7 +59,7 @@ class Status:
     pending: int | None = None
 
 
-class FeedReader(InPlaceRescan):
+class FeedReader(InPlaceRescan, LockedCopy):
     """Turns the engine's feed into frames. Every method but ``post`` and the flags runs on the bridge thread."""
 
     def __init__(self, emit_frame: Callable[[Frame], None], emit_status: Callable[[Status], None]) -> None:
@@ -69,23 +68,31 @@ class FeedReader(InPlaceRescan):
         self._commands: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
         self.acked = True
         """Set by the GUI thread when it has applied the last frame (back-pressure)."""
+        self.next_frame_at = 0.0
+        """Set by the GUI thread with ``acked``: no frame before this ``clock()`` time (its work budget)."""
         self.live = True
         self.pending = 0
         self.cpu_time = 0.0
         """Thread CPU seconds the bridge thread has used (read by the bench)."""
+        self.wakeups = 0
+        """Turns of the bridge loop: each is one wake-up of the thread (read by tests and the bench)."""
+        self._listening: Any = None
+        """The SharedState the wake event is registered with while the bridge sleeps until a change."""
         self.generation = 0
         self._server: Server | None = None
         self._reset_state()
         self._last_emit = -1.0
         self._next_lock_status = 0.0
-        self._last_holder: tuple[str, float] | None = None
+        self._last_holder: tuple[Any, ...] | None = None
         self._last_lock_emit = 0.0
         self._rate_at = 0.0
         self._rate_version = 0
         self._last_pending_sent = -1
         self._rescan_at = clock()
+        self._next_rescan = 0.0
         self._credit = 0.0
         self._retry_lock_at = 0.0
+        self._lock_backoff = LOCK_RETRY
 
     def _reset_state(self) -> None:
         self._version = 0
@@ -105,6 +112,8 @@ class FeedReader(InPlaceRescan):
         self._rescan_pos = 0
         self._watched: tuple[str, ...] = ()
         self._watch_checked: dict[str, float] = {}
+        self._recheck: dict[str, None] = {}
+        """Changed in place, not yet copied (the lock was busy): first in the next rescan."""
         self._resync_when_live: bool | None = None
 
     # -- commands from the GUI thread ---------------------------------------------------------------
@@ -137,25 +146,85 @@ class FeedReader(InPlaceRescan):
     # -- the loop -----------------------------------------------------------------------------------
 
     def run(self, stop: threading.Event, wake: threading.Event) -> None:
-        """The bridge thread's body; returns when ``stop`` is set."""
+        """The bridge thread's body; returns when ``stop`` is set.
+
+        Quiet means asleep: with nothing to copy the thread waits on ``wake``, which the GUI sets for
+        its commands and the state sets on every change, with a timeout only for the lock-holder
+        poll and the low-rate in-place rescan (a few wake-ups a second, instead of polling).
+        """
         cpu0 = time.thread_time()
-        while not stop.is_set():
-            self._drain_commands()
-            busy = self.step()
-            now = clock()
-            self._maybe_emit(now)
-            self._maybe_status(now)
-            self.cpu_time = time.thread_time() - cpu0
-            if busy:
-                # More to copy (it piles up while the GUI applies the last frame, up to MAX_UPSERTS);
-                # a short wait lets the GUI thread take the GIL between slices.
-                timeout = 0.0005
-            elif self._has_output():
-                timeout = max(0.001, self._last_emit + FRAME - now) if self.acked else 0.05
-            else:
-                timeout = IDLE_POLL
-            wake.wait(timeout)
-            wake.clear()
+        try:
+            while not stop.is_set():
+                self.wakeups += 1
+                turn, turn_cpu = clock(), time.thread_time()
+                self._drain_commands()
+                busy = self.step()
+                now = clock()
+                self._maybe_emit(now)
+                self._maybe_status(now)
+                cpu = time.thread_time()
+                self.cpu_time = cpu - cpu0
+                timeout = self._timeout(busy, now, wake)
+                # Writers set the event on every change: one turn per MIN_TURN at most, and an
+                # expensive turn buys a longer pause (BRIDGE_SHARE), except while a state loads.
+                pace = MIN_TURN if self._load is not None else max(MIN_TURN, (cpu - turn_cpu) / BRIDGE_SHARE)
+                if timeout > 0 or pace > MIN_TURN:
+                    if timeout > 0:
+                        wake.wait(timeout)
+                    rest = turn + pace - clock()
+                    if rest > 0:
+                        stop.wait(rest)
+                wake.clear()  # before the next turn reads state.version, so no change is missed
+        finally:
+            self._listen(None, wake)
+
+    def _timeout(self, busy: bool, now: float, wake: threading.Event) -> float:
+        """How long to sleep; listens for changes only when a change is the next thing to act on."""
+        server = self._server
+        waiting_for_change = False
+        if busy:
+            # More to copy (it piles up while the GUI applies the last frame, up to MAX_UPSERTS);
+            # a short wait lets the GUI thread take the GIL between slices.
+            timeout = 0.0005
+        elif self._has_output():
+            # The ack sets ``wake``; the timeout is only a safety net.
+            timeout = max(0.001, max(self._last_emit + FRAME, self.next_frame_at) - now) if self.acked else 0.05
+        elif self.live and (self._dirty or self._renames):
+            due = max(self._last_emit + FRAME * 0.7, self._retry_lock_at, self.next_frame_at)
+            timeout = 0.05 if not self.acked else due - now
+        else:
+            waiting_for_change = self.live and server is not None
+            timeout = max(0.0, min(self._next_lock_status, self._next_rescan if self._containers else 1e9) - now)
+            timeout = min(timeout, 1.0)
+        listening = self._listen(server.state if waiting_for_change and server is not None else None, wake)
+        if waiting_for_change and server is not None:
+            if server.state.version != self._version:
+                return 0.0  # changed between the drain and the listening: no sleep
+            if not listening:
+                return min(timeout, FRAME)  # a state without the hook is polled, once a frame
+            return timeout
+        return max(0.001, timeout)
+
+    def _listen(self, state: Any, wake: threading.Event) -> bool:
+        """Have ``state`` set ``wake`` on changes (None: stop); False when it cannot. Listening only
+        while idle keeps a busy bridge from being woken by every write it cannot act on before the next
+        frame anyway."""
+        if state is self._listening:
+            return state is not None
+        old, self._listening = self._listening, None
+        if old is not None:
+            old.remove_change_event(wake)
+        add = getattr(state, "add_change_event", None)
+        if add is None:
+            return False
+        try:
+            add(wake)
+        except NotImplementedError:
+            # A Redis state refuses by design (its feed is the hook): StreamFeedReader follows those,
+            # blocking on XREAD; should one reach this loop anyway, it is polled rather than fail.
+            return False
+        self._listening = state
+        return True
 
     def step(self) -> bool:
         """Do one slice of work; True when more is waiting (a load in progress, a backlog of changes)."""
@@ -174,7 +243,8 @@ class FeedReader(InPlaceRescan):
             return True
         # Copy just in time: only when a frame can go out. Until then changes only mark names dirty,
         # so a key written a hundred times between two frames is copied once.
-        due = self.acked and clock() - self._last_emit >= FRAME * 0.7
+        now = clock()
+        due = self.acked and now - self._last_emit >= FRAME * 0.7 and now >= self.next_frame_at
         if not due:
             return False
         if (self._dirty or self._renames) and clock() >= self._retry_lock_at:
@@ -186,7 +256,13 @@ class FeedReader(InPlaceRescan):
 
     def _drain_feed(self, server: Server) -> None:
         state = server.state
-        if state.version == self._version:
+        behind = state.version - self._version
+        if behind <= 0:
+            return
+        if self.live and self._load is None and self._shadow and behind > max(SCAN_AFTER, len(self._shadow)):
+            # More changes than entries (a write-heavy workload): each entry's version says what
+            # changed for less than reading every record, or than a reload once the ring overflows.
+            self._scan_versions(state)
             return
         changes = state.changes_since(self._version)
         if not self.live and self._load is None:
@@ -201,6 +277,9 @@ class FeedReader(InPlaceRescan):
                 self._resync_when_live = hard or bool(self._resync_when_live)
                 self._version = changes.version
                 return
+            if not hard and self._load is None and self._shadow:
+                self._scan_versions(state)  # fell behind the ring: only what changed, by version
+                return
             self._begin_load(hard=hard)
             return
         for r in changes.records:
@@ -210,14 +289,36 @@ class FeedReader(InPlaceRescan):
             self._dirty[fold(r.name)] = r.name
         self._version = changes.version
 
+    def _scan_versions(self, state: Any) -> None:
+        """Mark dirty every entry whose version differs from the GUI's copy, every new and every gone one.
+
+        A clear or a replacing restore in between is seen as removals and additions (a soft resync).
+        """
+        version = state.version
+        shadow, dirty = self._shadow, self._dirty
+        seen: set[str] = set()
+        for info in state.entries():
+            key = fold(info.name)
+            seen.add(key)
+            snap = shadow.get(key)
+            if snap is None or snap.version != info.version or snap.name != info.name:
+                dirty[key] = info.name
+        for key, snap in shadow.items():
+            if key not in seen:
+                dirty[key] = snap.name
+        self._version = version
+
     def _begin_load(self, *, hard: bool) -> None:
         server = self._server
         if server is None:
             self._hard_pending = True
             return
         state = server.state
-        self._version = state.version
-        names = state.names()
+        self._start_load(state.version, state.names(), hard=hard)
+
+    def _start_load(self, version: int, names: list[str], *, hard: bool) -> None:
+        """Load ``names`` a slice per turn from ``version`` on; a hard load replaces what the GUI has."""
+        self._version = version
         self._load = names
         self._load_pos = 0
         self._dirty.clear()
@@ -234,91 +335,35 @@ class FeedReader(InPlaceRescan):
         else:
             self._load_seen = set()
 
+    def _load_chunk(self, server: Server, start: int, end: int) -> list[EntryInfo]:
+        """The entries of ``self._load[start:end]`` still there."""
+        assert self._load is not None
+        return [info for info in map(server.state.entry, self._load[start:end]) if info is not None]
+
     def _load_some(self, server: Server) -> None:
         assert self._load is not None
-        state = server.state
-        names = self._load
+        total = len(self._load)
         first = self._hard_pending and not self._out_upserts
         deadline = clock() + STEP_TIME
         limit = FIRST_SCREEN if first else MAX_UPSERTS
-        while self._load_pos < len(names) and len(self._out_upserts) < limit:
-            chunk = names[self._load_pos : self._load_pos + LOAD_CHUNK]
-            self._load_pos += len(chunk)
-            infos = [info for info in map(state.entry, chunk) if info is not None]
+        while self._load_pos < total and len(self._out_upserts) < limit:
+            start = self._load_pos
+            self._load_pos = min(total, start + LOAD_CHUNK)
+            infos = self._load_chunk(server, start, self._load_pos)
             for snap in self._snapshot_all(server, infos, placeholders=True):
                 self._publish(snap)
                 if self._load_seen is not None:
                     self._load_seen.add(snap.key)
-            if first and len(self._out_upserts) >= FIRST_SCREEN:
+            if (first and len(self._out_upserts) >= FIRST_SCREEN) or clock() >= deadline:
                 break
-            if clock() >= deadline:
-                break
-        if self._load_pos >= len(names):
+        if self._load_pos >= total:
             if self._load_seen is not None:
                 for key in [k for k in self._shadow if k not in self._load_seen]:
                     self._remove(key, self._shadow[key].name)
             self._load = None
             self._load_seen = None
 
-    # -- copying values -----------------------------------------------------------------------------
-
-    def _snapshot_all(
-        self, server: Server, infos: list[EntryInfo], *, placeholders: bool
-    ) -> list[EntrySnapshot]:
-        """Snapshots of ``infos`` in order. Containers are copied under one bounded lock try; if the
-        lock is busy they become Pending placeholders (``placeholders``) or go back to the dirty set."""
-        out: list[EntrySnapshot | None] = []
-        locked: list[int] = []
-        big: list[int] = []
-        for info in infos:
-            v = info.value
-            if type(v) in IMMUTABLE_TYPES:
-                out.append(EntrySnapshot(info.name, v, info.scope, info.version, info.time, info.thread))
-            else:
-                (big if fold(info.name) in self._big else locked).append(len(out))
-                out.append(None)
-        if locked:
-            lockable = server.lockable
-            got = clock() >= self._retry_lock_at and lockable.acquire(True, LOCK_TRY)
-            if got:
-                hold_until = clock() + LOCK_HOLD
-                try:
-                    for n, i in enumerate(locked):
-                        info = infos[i]
-                        if clock() > hold_until:
-                            # Out of hold time: the rest waits for the next slice.
-                            for j in locked[n:]:
-                                self._requeue(infos[j], out, j, placeholders)
-                            break
-                        try:
-                            value = freeze(info.value, [LOCK_BUDGET])
-                        except TooBig:
-                            self._big.add(fold(info.name))
-                            big.append(i)
-                            continue
-                        out[i] = EntrySnapshot(
-                            info.name, value, info.scope, info.version, info.time, info.thread
-                        )
-                finally:
-                    lockable.release()
-            else:
-                self._retry_lock_at = clock() + FRAME
-                for i in locked:
-                    self._requeue(infos[i], out, i, placeholders)
-        for i in big:
-            # Too big to copy under the lock: copied level by level (each level one GIL-atomic copy).
-            info = infos[i]
-            out[i] = EntrySnapshot(
-                info.name, freeze(info.value), info.scope, info.version, info.time, info.thread
-            )
-        return [s for s in out if s is not None]
-
-    def _requeue(self, info: EntryInfo, out: list[EntrySnapshot | None], i: int, placeholders: bool) -> None:
-        self._dirty[fold(info.name)] = info.name
-        if placeholders and fold(info.name) not in self._shadow:
-            out[i] = EntrySnapshot(
-                info.name, placeholder(info.value), info.scope, info.version, info.time, info.thread
-            )
+    # -- copying values (the copy itself: LockedCopy) -----------------------------------------------
 
     def _publish(self, snap: EntrySnapshot) -> None:
         key = snap.key
@@ -386,7 +431,7 @@ class FeedReader(InPlaceRescan):
         if self._hard_pending:
             if loading and not self._out_upserts:
                 return  # nothing copied yet: wait for the first screen rather than flash an empty tree
-        elif (not self.live and not loading) or now - self._last_emit < FRAME:
+        elif (not self.live and not loading) or now - self._last_emit < FRAME or now < self.next_frame_at:
             return
         total = len(self._load) if self._load is not None else len(self._shadow)
         progress = (self._load_pos, total) if self._load is not None else (total, total)
@@ -417,18 +462,24 @@ class FeedReader(InPlaceRescan):
         rate: float | None = None
         pending: int | None = None
         if now >= self._next_lock_status:
-            self._next_lock_status = now + 0.2
+            self._next_lock_status = now + LOCK_POLL
             lockable = server.lockable
             holder = lockable.holder
+            waiting = lockable.waiting()
+            blocked = now < self._retry_lock_at
             key = (holder.thread, holder.since) if holder is not None else None
-            if key != self._last_holder or holder is not None or now - self._last_lock_emit > 1.0:
-                self._last_holder = key
+            # Sent when something changed, and while held (the hold's length grows); an idle lock
+            # that stays idle sends nothing. At most once a second: under a busy workload the holder
+            # changes at every look, and each status wakes the GUI thread.
+            news = (key, waiting, blocked) != self._last_holder or holder is not None
+            if news and now - self._last_lock_emit >= LOCK_STATUS_GAP:
+                self._last_holder = (key, waiting, blocked)
                 self._last_lock_emit = now
                 lock = LockStatus(
                     holder,
-                    lockable.waiting(),
+                    waiting,
                     holder.held_for if holder is not None else 0.0,
-                    bridge_blocked=now < self._retry_lock_at,
+                    bridge_blocked=blocked,
                 )
             if not self.live and self.pending != self._last_pending_sent:
                 self._last_pending_sent = self.pending

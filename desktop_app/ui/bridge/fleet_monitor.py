@@ -22,7 +22,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 
 from desktop_app.engine.errors import StateStoreError
 from desktop_app.engine.locks import clock
-from desktop_app.engine.redis.fleet import Fleet, Heartbeat, LockFigures, LockState, LockUse
+from desktop_app.engine.redis.fleet import Fleet, Heartbeat, LockFigures, LockState, LockUse, ProcessBeat
 from desktop_app.engine.redis.presence import INTERVAL
 from desktop_app.ui.bridge.entry_snapshot import LockStatus
 from desktop_app.ui.bridge.fleet_locks import FleetLockable
@@ -44,17 +44,9 @@ JOIN_TIMEOUT = 5.0
 
 
 @dataclass(frozen=True)
-class ProcessInfo:
+class ProcessInfo(ProcessBeat):
     """A process of the fleet as the studio knows it: its heartbeat, and whether it still beats."""
 
-    key: str
-    """``HOST:PID``."""
-    host: str
-    pid: int
-    script: str | None
-    started: float
-    last_seen: float
-    """When its last heartbeat was written (seconds since the epoch, by its clock)."""
     silent_for: float
     """Seconds since this studio last saw its heartbeat change."""
     gone: bool

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from desktop_app.ui.bridge.bridge_limits import FRAME, LOCK_BUDGET, LOCK_HOLD, LOCK_TRY, clock
+from desktop_app.ui.bridge.bridge_limits import LOCK_BUDGET, LOCK_HOLD, clock, unlock_apart
 from desktop_app.ui.bridge.entry_snapshot import EntrySnapshot, Pending, TooBig, fold, freeze, strict_equal
 
 if TYPE_CHECKING:
@@ -13,7 +13,12 @@ if TYPE_CHECKING:
 
 RESCAN_SHARE = 0.04
 """Share of one core the in-place rescan may use (a token bucket), under the 5 % the GUI promises."""
-WATCH_RECHECK = 0.25
+RESCAN_BURST = 0.05
+"""The most rescan time saved up for one turn (seconds)."""
+RESCAN_PERIOD = 0.9
+"""How often the in-place rescan runs: untracked in-place changes show within about this."""
+WATCH_RECHECK = RESCAN_PERIOD
+"""How often a value the view shows (on screen or expanded) is looked at again, outside the round."""
 INPLACE_THREAD = "(in place)"
 """The 'By' of a change the rescan found: the value was mutated without ``state.touch()``."""
 
@@ -27,9 +32,11 @@ class InPlaceRescan:
     _dirty: dict[str, str]
     _watched: tuple[str, ...]
     _watch_checked: dict[str, float]
+    _recheck: dict[str, None]
     _rescan_order: list[str]
     _rescan_pos: int
     _rescan_at: float
+    _next_rescan: float
     _credit: float
     _retry_lock_at: float
 
@@ -37,45 +44,72 @@ class InPlaceRescan:
 
         def _publish(self, snap: EntrySnapshot) -> None: ...
 
+        def _try_lock(self, lockable: Any) -> bool: ...
+
     def _rescan(self, server: Server) -> None:
         now = clock()
-        self._credit = min(0.05, self._credit + (now - self._rescan_at) * RESCAN_SHARE)
+        if now < self._next_rescan:
+            return
+        self._next_rescan = now + RESCAN_PERIOD
+        self._credit = min(RESCAN_BURST, self._credit + (now - self._rescan_at) * RESCAN_SHARE)
         self._rescan_at = now
-        if self._credit <= 0 or not self._containers or now < self._retry_lock_at:
+        if self._credit <= 0 or not self._containers:
             return
         keys = self._rescan_candidates(now)
         if not keys:
             return
         state = server.state
-        lockable = server.lockable
         start = clock()
-        big: list[str] = []
-        copies: list[tuple[EntrySnapshot, Any]] = []
-        if not lockable.acquire(True, LOCK_TRY):
-            self._retry_lock_at = clock() + FRAME
-            self._credit -= clock() - start
-            return
-        try:
-            hold_until = start + min(self._credit, LOCK_HOLD)
-            for key in keys:
-                if clock() > hold_until:
-                    break
-                if key in self._big:
-                    big.append(key)
-                    continue
-                self._rescan_copy(state, key, [LOCK_BUDGET], copies)
-        finally:
-            lockable.release()
-        for key in big[:1]:
-            # A huge value is copied outside the lock (level by level), one per turn; the bucket pays for it.
-            self._rescan_copy(state, key, None, copies)
-        # Compared after the release: strict_equal walks in Python, and only the copy needs the lock.
-        for snap, value in copies:
-            self._publish_if_changed(snap, value)
+        # Compared without the lock (each level copied in one GIL-atomic call): the lockable is
+        # taken only to copy what really changed, so an unchanged state costs its users nothing.
+        changed: list[str] = []
+        for key in keys:
+            if clock() - start > self._credit:
+                break
+            if self._differs(state, key):
+                changed.append(key)
+        if changed:
+            lockable = server.lockable
+            if clock() >= self._retry_lock_at and self._try_lock(lockable):
+                big: list[str] = []
+                copies: list[tuple[EntrySnapshot, Any]] = []
+                try:
+                    hold_until = clock() + LOCK_HOLD
+                    for key in changed:
+                        if clock() > hold_until:
+                            break  # the rest is found again next turn
+                        if key in self._big:
+                            big.append(key)
+                            continue
+                        self._rescan_copy(state, key, [LOCK_BUDGET], copies)
+                finally:
+                    unlock_apart(lockable)
+                for key in big[:1]:
+                    # A huge value is copied outside the lock (level by level), one per turn; the bucket pays.
+                    self._rescan_copy(state, key, None, copies)
+                # Compared after the release: strict_equal walks in Python, and only the copy needs the lock.
+                for snap, value in copies:
+                    self._publish_if_changed(snap, value)
+            else:
+                self._recheck.update(dict.fromkeys(changed))
         self._credit -= clock() - start
 
+    def _differs(self, state: Any, key: str) -> bool:
+        """Whether ``key``'s live value differs from what the GUI has (read without the lock)."""
+        snap = self._shadow.get(key)
+        if snap is None or key in self._dirty:
+            return False
+        info = state.entry(snap.name)
+        if info is None or info.version != snap.version:
+            self._dirty[key] = snap.name  # the feed will bring it; make sure it is looked at
+            return False
+        if type(snap.value) is Pending:
+            return True
+        return not strict_equal(freeze(info.value), snap.value)
+
     def _rescan_candidates(self, now: float) -> list[str]:
-        picked: list[str] = []
+        picked: list[str] = [k for k in self._recheck if k in self._containers]
+        self._recheck.clear()
         for name in self._watched:
             key = fold(name)
             if key in self._containers and now - self._watch_checked.get(key, 0.0) >= WATCH_RECHECK:

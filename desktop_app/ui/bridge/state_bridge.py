@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from PySide6.QtCore import QObject, Qt, Signal
 
+from desktop_app.ui.bridge.bridge_limits import clock as feed_clock
 from desktop_app.ui.bridge.entry_snapshot import EntrySnapshot, LockStatus, Opaque, Pending, StateDelta
 from desktop_app.ui.bridge.feed_reader import FeedReader, Frame, Status
+from desktop_app.ui.bridge.process_load import gui_process_load
 from desktop_app.ui.bridge.stream_reader import Connection, StreamFeedReader
 
 if TYPE_CHECKING:
@@ -40,6 +42,11 @@ EDIT_LOCK_TRY = 0.02
 EDIT_WAIT_NOTICE = 0.1
 """After this long without the lock, ``on_waiting`` tells the GUI who holds it."""
 JOIN_TIMEOUT = 5.0
+APPLY_SHARE = 0.1
+"""Share of the GUI thread's time that applying frames may take (a load's frames are not held to it)."""
+APPLY_CONTENDED_SHARE = 0.008
+"""The same while other Python threads keep the GIL busy: every call into the model takes it from them."""
+MAX_FRAME_DELAY = 1.0
 
 
 class EditHandle(Generic[T]):
@@ -246,6 +253,11 @@ class StateBridge(QObject):
         return 0 if self._live else self._reader.pending
 
     @property
+    def wakeups(self) -> int:
+        """How many times the bridge thread has woken up (one loop turn each); quiet means few."""
+        return self._reader.wakeups
+
+    @property
     def bridge_cpu_time(self) -> float:
         """CPU seconds the bridge thread has used (``time.thread_time`` measured inside it)."""
         return self._reader.cpu_time
@@ -262,6 +274,7 @@ class StateBridge(QObject):
     # -- frames from the bridge thread ----------------------------------------------------------------
 
     def _on_frame(self, frame: Frame) -> None:
+        started, wall = time.thread_time(), time.perf_counter()
         try:
             if frame.generation == self._reader.generation:
                 if frame.reset is not None:
@@ -271,8 +284,26 @@ class StateBridge(QObject):
                 if frame.progress is not None:
                     self.load_progress.emit(*frame.progress)
         finally:
-            self._reader.acked = True
-            self._wake.set()
+            # The next frame waits until applying this one is at most APPLY_SHARE of the GUI
+            # thread's time: under a flood of changes frames get fewer and bigger (every change
+            # still arrives), and the threads being watched keep the GIL.
+            spent = time.thread_time() - started
+            waited = time.perf_counter() - wall - spent  # for the GIL: other Python threads are busy
+            contended = waited > max(0.004, spent) or gui_process_load.busy()
+            share = APPLY_CONTENDED_SHARE if contended else APPLY_SHARE
+            delay = min(MAX_FRAME_DELAY, spent / share - spent)
+            loading = frame.progress is not None and frame.progress[0] < frame.progress[1]
+            if isinstance(self._reader, StreamFeedReader):
+                # Attached: the threads watched run in other processes, so applying a frame takes no
+                # GIL from them, and the reader's small deltas (DIRTY_BATCH) keep the event loop free.
+                delay = 0.0
+            # The bridge thread waits out the delay itself: no timer wakes the GUI thread for it.
+            self._reader.next_frame_at = feed_clock() + (0.0 if loading else delay)
+            self._ack()
+
+    def _ack(self) -> None:
+        self._reader.acked = True
+        self._wake.set()
 
     def _on_status(self, status: Status) -> None:
         if status.lock is not None:

@@ -1,9 +1,11 @@
 """The bridge thread's work for a state on Redis: the change feed read by blocking (XREAD BLOCK), entries read in batches.
 
-``FeedReader`` follows an in-process state: it looks at ``state.version`` (a free read) every few
-milliseconds and copies containers under a bounded try of the global lockable. On Redis both would
-be wrong: a version check is a round trip (polling Redis at 200 Hz), and the global lockable is the
-fleet's (the studio would queue behind every process's timers). So this reader
+``FeedReader`` follows an in-process state: it sleeps on the state's change event, compares
+``state.version`` (a free read) when woken, and copies containers under a try of the global lockable
+that never waits. On Redis both would be wrong: a Redis state has no change event (it refuses
+``add_change_event``: its feed is the hook), a version check is a round trip, and the global lockable
+is the fleet's (the studio would queue behind every process's timers). So this reader, which
+replaces ``FeedReader.run`` and never listens for change events,
 
 - sleeps *in Redis*: one ``XREAD BLOCK`` on the namespace's feed returns as soon as any process
   changes anything (or after ``BLOCK`` with nothing, to look at its commands);
@@ -29,10 +31,7 @@ from desktop_app.engine.redis.fleet import FeedNames, Fleet
 from desktop_app.engine.store import EntryInfo
 from desktop_app.ui.bridge.entry_snapshot import EntrySnapshot, fold
 from desktop_app.ui.bridge.feed_reader import (
-    FIRST_SCREEN,
     FRAME,
-    LOAD_CHUNK,
-    MAX_UPSERTS,
     STEP_TIME,
     FeedReader,
     Frame,
@@ -131,7 +130,8 @@ class StreamFeedReader(FeedReader):
                     wake.wait(0.0005)
                 elif self._has_output():
                     # a frame is waiting for its turn or for the GUI: changes pile up in Redis meanwhile
-                    wake.wait(max(0.001, self._last_emit + FRAME - now) if self.acked else 0.05)
+                    due = max(self._last_emit + FRAME, self.next_frame_at)
+                    wake.wait(max(0.001, due - now) if self.acked else 0.05)
                 elif self._server is None:
                     wake.wait(BLOCK)
                 else:
@@ -247,45 +247,15 @@ class StreamFeedReader(FeedReader):
         self._hard_reload = False
         self.reloads += 1
         self._buffered = None
-        self._version = version
         self._load_infos = infos
-        self._load = [info.name for info in infos]
-        self._load_pos = 0
-        self._dirty.clear()
-        self._renames.clear()
-        if hard:
-            self._hard_pending = True
-            self._shadow.clear()
-            self._containers.clear()
-            self._big.clear()
-            self._out_upserts.clear()
-            self._out_removed.clear()
-            self._out_renamed.clear()
-            self._load_seen = None
-        else:
-            self._load_seen = set()
+        self._start_load(version, [info.name for info in infos], hard=hard)
+
+    def _load_chunk(self, server: Server, start: int, end: int) -> list[EntryInfo]:
+        return self._load_infos[start:end]  # read whole in _begin_load's one MULTI
 
     def _load_some(self, server: Server) -> None:
-        assert self._load is not None
-        infos = self._load_infos
-        first = self._hard_pending and not self._out_upserts
-        deadline = clock() + STEP_TIME
-        limit = FIRST_SCREEN if first else MAX_UPSERTS
-        while self._load_pos < len(infos) and len(self._out_upserts) < limit:
-            chunk = infos[self._load_pos : self._load_pos + LOAD_CHUNK]
-            self._load_pos += len(chunk)
-            for snap in self._snapshot_all(server, chunk, placeholders=True):
-                self._publish(snap)
-                if self._load_seen is not None:
-                    self._load_seen.add(snap.key)
-            if (first and len(self._out_upserts) >= FIRST_SCREEN) or clock() >= deadline:
-                break
-        if self._load_pos >= len(infos):
-            if self._load_seen is not None:
-                for key in [k for k in self._shadow if k not in self._load_seen]:
-                    self._remove(key, self._shadow[key].name)
-            self._load = None
-            self._load_seen = None
+        super()._load_some(server)
+        if self._load is None:
             self._load_infos = []
 
     # -- copying values -----------------------------------------------------------------------------
@@ -332,7 +302,7 @@ class StreamFeedReader(FeedReader):
                     continue
                 snap = EntrySnapshot(info.name, info.value, info.scope, info.version, info.time, info.thread)
                 old = self._shadow.get(snap.key)
-                if old is not None and old == snap:
+                if old is not None and old.same_as(snap):
                     continue
                 self._publish(snap)
 

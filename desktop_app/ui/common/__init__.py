@@ -1,4 +1,4 @@
-"""Small pieces every feature folder may use: how values read as text, counted nouns, worker lanes off the GUI thread.
+"""Small pieces every feature folder may use: value text, counted nouns, worker lanes, the pace of live views.
 
 Imports Qt, engine types and ``ui.bridge``'s immutable snapshots; never a feature folder.
 """

@@ -7,12 +7,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QObject, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QIcon, QPainter, QPixmap
 
+from desktop_app.ui.common.row_table import RowTableModel
 from desktop_app.ui.jobs.job_format import format_age, format_countdown, format_duration, format_interval
-
-ModelIndex = QModelIndex | QPersistentModelIndex
 
 # -- colours and icons ---------------------------------------------------------------------------
 
@@ -55,7 +54,7 @@ class JobRow:
     """The later of the job's last scheduled run and its last *Run now* from this dock."""
 
 
-class KeyedTableModel(QAbstractTableModel):
+class KeyedTableModel(RowTableModel):
     """A table whose rows are identified by a key; ``update_rows`` applies a new sample incrementally.
 
     Rows that disappeared are removed, new ones are appended and changed cells get ``dataChanged``:
@@ -73,24 +72,7 @@ class KeyedTableModel(QAbstractTableModel):
 
     # Qt overrides ------------------------------------------------------------------------------
 
-    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.columns)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.columns[section]
-        return None
-
-    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or index.row() >= len(self._rows):
-            return None
-        row = self._rows[index.row()]
-        col = index.column()
+    def cell(self, row: JobRow, col: int, role: int) -> Any:
         if role == Qt.ItemDataRole.DisplayRole:
             return row.cells[col]
         if col == self.errors_column and row.errors:
@@ -108,11 +90,6 @@ class KeyedTableModel(QAbstractTableModel):
 
     def extra_data(self, row: JobRow, column: int, role: int) -> Any:
         return None
-
-    def row_at(self, index: ModelIndex) -> JobRow | None:
-        if not index.isValid() or index.row() >= len(self._rows):
-            return None
-        return self._rows[index.row()]
 
     def rows(self) -> list[JobRow]:
         return list(self._rows)
@@ -136,11 +113,7 @@ class KeyedTableModel(QAbstractTableModel):
     def update_rows(self, rows: Sequence[JobRow]) -> None:
         """Apply a fresh sample: remove, update in place, append. Never resets the model."""
         wanted = {r.key for r in rows}
-        for i in range(len(self._rows) - 1, -1, -1):
-            if self._rows[i].key not in wanted:
-                self.beginRemoveRows(QModelIndex(), i, i)
-                del self._rows[i]
-                self.endRemoveRows()
+        self.drop_rows(lambda row: row.key in wanted)
         position = {r.key: i for i, r in enumerate(self._rows)}
         new: list[JobRow] = []
         for r in rows:
@@ -151,11 +124,14 @@ class KeyedTableModel(QAbstractTableModel):
             old = self._rows[at]
             self._rows[at] = r  # keep the newest job object even when nothing shown changed
             if old != r:
-                changed = [c for c, (a, b) in enumerate(zip(old.cells, r.cells, strict=True)) if a != b]
+                changed = {c for c, (a, b) in enumerate(zip(old.cells, r.cells, strict=True)) if a != b}
                 if old.errors != r.errors or old.state != r.state:
-                    changed += [self.errors_column, self.state_column]
-                first, last = max(0, min(changed)), max(changed)
-                self.dataChanged.emit(self.index(at, first), self.index(at, last))
+                    changed |= {self.errors_column, self.state_column}
+                # One signal per cell: a countdown tick repaints its two cells, not the row between.
+                for c in sorted(changed):
+                    if c >= 0:
+                        cell = self.index(at, c)
+                        self.dataChanged.emit(cell, cell)
         if new:
             start = len(self._rows)
             self.beginInsertRows(QModelIndex(), start, start + len(new) - 1)

@@ -57,8 +57,11 @@ class _Track:
         start = 0
         last = self.last
         if last is not None:
+            # By value (a lockable hands out fresh event objects on every read); the release time
+            # first, which tells events apart at a fraction of a dataclass comparison's cost.
+            released = last.released
             for i in range(len(events) - 1, -1, -1):
-                if events[i] is last:
+                if events[i].released == released and events[i] == last:
                     start = i + 1
                     break
             else:

@@ -7,11 +7,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QTableView, QWidget
 
 from desktop_app.engine.locks import Lockable, LockStats
+from desktop_app.ui.common.row_table import RowTableModel
 from desktop_app.ui.locks.timeline_data import format_duration, short_site
 
 RATE_SPAN = 2.0
@@ -126,8 +127,10 @@ class _LockRow:
         return changed
 
 
-class LockTableModel(QAbstractTableModel):
+class LockTableModel(RowTableModel):
     """One row per lockable; a sample updates rows in place (``dataChanged``), never resets."""
+
+    columns = tuple(c.header for c in COLUMNS)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -138,11 +141,7 @@ class LockTableModel(QAbstractTableModel):
     def update_rows(self, samples: Sequence[tuple[Lockable, LockStats]]) -> None:
         """Apply a sample: insert new lockables, remove gone ones, signal changed rows."""
         wanted = {id(lock) for lock, _ in samples}
-        for i in range(len(self._rows) - 1, -1, -1):
-            if id(self._rows[i].lock) not in wanted:
-                self.beginRemoveRows(QModelIndex(), i, i)
-                del self._rows[i]
-                self.endRemoveRows()
+        self.drop_rows(lambda row: id(row.lock) in wanted)
         index = {id(r.lock): i for i, r in enumerate(self._rows)}
         changed: list[int] = []
         for lock, st in samples:
@@ -150,11 +149,8 @@ class LockTableModel(QAbstractTableModel):
             if at is None:
                 row = _LockRow(lock)
                 row.refresh(st)
-                n = len(self._rows)
-                self.beginInsertRows(QModelIndex(), n, n)
-                self._rows.append(row)
-                self.endInsertRows()
-                index[id(lock)] = n
+                index[id(lock)] = len(self._rows)
+                self.append_rows([row])
             elif self._rows[at].refresh(st):
                 changed.append(at)
         if changed:
@@ -167,12 +163,6 @@ class LockTableModel(QAbstractTableModel):
                     self.dataChanged.emit(self.index(start, 0), self.index(prev, last))
                     start = j
                 prev = j
-
-    def clear(self) -> None:
-        if self._rows:
-            self.beginRemoveRows(QModelIndex(), 0, len(self._rows) - 1)
-            self._rows.clear()
-            self.endRemoveRows()
 
     def lock_at(self, row: int) -> Lockable:
         return self._rows[row].lock
@@ -190,19 +180,7 @@ class LockTableModel(QAbstractTableModel):
 
     # -- Qt model API -----------------------------------------------------------------------------
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def data(
-        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        row = self._rows[index.row()]
-        col = index.column()
+    def cell(self, row: _LockRow, col: int, role: int) -> Any:
         if role == Qt.ItemDataRole.DisplayRole:
             return row.display[col]
         if role == SORT_ROLE:
@@ -226,13 +204,7 @@ class LockTableModel(QAbstractTableModel):
             return QColor(230, 159, 0, 70)
         return None
 
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section].header
+    def header_extra(self, section: int, role: int) -> Any:
         if role == Qt.ItemDataRole.ToolTipRole:
             return COLUMNS[section].tip
         if role == Qt.ItemDataRole.TextAlignmentRole:
@@ -241,3 +213,25 @@ class LockTableModel(QAbstractTableModel):
                 | Qt.AlignmentFlag.AlignVCenter
             )
         return None
+
+
+def size_columns(table: QTableView) -> None:
+    """Column widths that fit typical contents (a long lock name, a busy rate, a holder with its hold)."""
+    fm = table.fontMetrics()
+    header = table.horizontalHeader()
+    samples = {
+        COL_LOCK: "orders-cache",
+        COL_ACQ: "99,999",
+        COL_RATE: "999.9",
+        COL_CONT: "9,999",
+        COL_PCT: "99.9 %",
+        COL_TIMEOUTS: "999",
+        COL_HOLDER: "timer-refresh-cache, 99 ms",  # the last column stretches
+        COL_WAITING: "1: timer-tick-2",
+    }
+    hfm = header.fontMetrics()
+    for col, c in enumerate(COLUMNS):
+        text = samples.get(col, "999 ms")
+        # room for the header's sort arrow
+        width = max(fm.horizontalAdvance(text) + 12, hfm.horizontalAdvance(c.header) + 14)
+        table.setColumnWidth(col, width)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -14,7 +13,6 @@ from PySide6.QtCore import (
     QModelIndex,
     QSortFilterProxyModel,
     Qt,
-    QTimer,
     Signal,
 )
 from PySide6.QtGui import QHideEvent, QResizeEvent, QShowEvent
@@ -35,37 +33,35 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_app.engine.deadlock import DeadlockCycle, detect_deadlocks
+from desktop_app.engine.deadlock import DeadlockCycle
 from desktop_app.engine.locks import Lockable, LockStats, clock
 from desktop_app.ui.bridge.fleet_locks import TIMELINE_LAG
+from desktop_app.ui.common.pace import PacedTimer, WorkBudget, paced
 from desktop_app.ui.locks.contention_timeline import TimelineBuilder, build_timeline, snapshot_lockables
 from desktop_app.ui.locks.contention_view import ContentionView
-from desktop_app.ui.locks.lock_table_model import (
-    COL_ACQ,
-    COL_CONT,
-    COL_HOLDER,
-    COL_LOCK,
-    COL_PCT,
-    COL_RATE,
-    COL_TIMEOUTS,
-    COL_WAITING,
-    COLUMNS,
-    LOCK_ROLE,
-    SORT_ROLE,
-    LockTableModel,
-)
+from desktop_app.ui.locks.deadlock_watch import DeadlockWatch, banner_text
+from desktop_app.ui.locks.lock_sampling import observer_tip, sample_signature, set_text, summary_text
+from desktop_app.ui.locks.lock_table_model import LOCK_ROLE, SORT_ROLE, LockTableModel, size_columns
 from desktop_app.ui.locks.process_figures import ProcessFiguresPanel
 from desktop_app.ui.locks.slow_waits_panel import SlowWaitsPanel
-from desktop_app.ui.locks.timeline_data import WINDOWS, LockSnapshot, format_duration
+from desktop_app.ui.locks.timeline_data import WINDOWS, LockSnapshot
 from desktop_app.ui.locks.timeline_style import DEADLOCK_COLOR, TimelineLegend
 
 if TYPE_CHECKING:
     from desktop_app.engine.server import Server
 
-deadlock_log = logging.getLogger("desktop_app.engine.deadlock")
-
 SAMPLE_MS = 125
-"""Sampling period while the dock is visible (8 Hz): stats, timeline and deadlock check."""
+"""Sampling period while the dock is visible and the locks are in use (8 Hz): stats, timeline, deadlocks.
+The sampling periods are 4x, the quiet refresh 2x, while the app is in the background (``ui.common.pace``)."""
+QUIET_SAMPLE_MS = 500
+"""Sampling period once nothing has happened for QUIET_AFTER seconds: a quiet lock costs almost nothing."""
+QUIET_AFTER = 0.5
+QUIET_REFRESH = 1.0
+"""While nothing happens, the table's recent rates and the timeline move along this often (if it shows anything)."""
+SAMPLE_SHARE = 0.05
+SAMPLE_CONTENDED_SHARE = 0.005
+"""Sampling takes at most this share of a core (CPU), and while other Python threads keep the GIL busy
+the contended one: the dock then samples less often rather than slow down the threads it shows."""
 TIMELINE_SHARE = 10.0
 """A timeline refresh that took t seconds waits at least TIMELINE_SHARE * t before the next one."""
 
@@ -73,8 +69,10 @@ TIMELINE_SHARE = 10.0
 class LocksDock(QDockWidget):
     """Lock contention, live: table, timeline, slow waits and deadlocks of one server's lockables.
 
-    It samples on a timer in the GUI thread, only while visible. Every read is lock-free (stats,
-    event rings, holders, waiters): the GUI thread never takes an engine lock.
+    It samples on a timer in the GUI thread, only while visible, and slowly while nothing happens.
+    Every read is lock-free (stats, event rings, holders, waiters): the GUI thread never takes an
+    engine lock, and watching does not change the figures it shows. The studio's own bridge is
+    counted apart by the engine; its figures are in the summary's tooltip, not in the table.
     """
 
     deadlock_found = Signal(object)
@@ -86,16 +84,21 @@ class LocksDock(QDockWidget):
         self._server: Server | None = None
         self._fleet: Callable[[], list[Any]] | None = None
         """Attached to a Redis namespace: the fleet's lockables (read without I/O), instead of the server's."""
-        self._suspects: dict[tuple[Any, ...], DeadlockCycle] = {}
-        self._reported: dict[tuple[Any, ...], None] = {}  # keys of deadlocks already logged, oldest first
+        self._deadlock_watch = DeadlockWatch()
         self.deadlocks: list[DeadlockCycle] = []
         self._builder = TimelineBuilder()
         self._overrun_seen = -math.inf
         self._next_timeline = 0.0
         self._last_snaps: list[LockSnapshot] = []
         self._last_now = clock()
-        self._timer = QTimer(self)
-        self._timer.setInterval(SAMPLE_MS)
+        self._signature: tuple[Any, ...] | None = None
+        self._active_at = -math.inf
+        self._next_quiet_refresh = 0.0
+        self._budget = WorkBudget(SAMPLE_SHARE, SAMPLE_CONTENDED_SHARE)
+        self.samples_applied = 0
+        """Samples that found something new and refreshed the dock (for tests: a quiet lock adds none)."""
+        # In the background a quarter as often: a table and a timeline nobody is reading.
+        self._timer = PacedTimer(SAMPLE_MS, self, slowdown=4)
         self._timer.timeout.connect(self._sample)
         self._build()
 
@@ -154,7 +157,7 @@ class LocksDock(QDockWidget):
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 8)
-        self._size_columns()
+        size_columns(self.table)
         self.table.selectionModel().currentRowChanged.connect(self._on_table_row)
         tl.addWidget(self.table)
         self.per_process = ProcessFiguresPanel()
@@ -240,26 +243,6 @@ class LocksDock(QDockWidget):
         layout.addWidget(self.timeline_scroll, 1)
         return page
 
-    def _size_columns(self) -> None:
-        fm = self.table.fontMetrics()
-        header = self.table.horizontalHeader()
-        samples = {
-            COL_LOCK: "orders-cache",
-            COL_ACQ: "99,999",
-            COL_RATE: "999.9",
-            COL_CONT: "9,999",
-            COL_PCT: "99.9 %",
-            COL_TIMEOUTS: "999",
-            COL_HOLDER: "timer-refresh-cache, 99 ms",  # the last column stretches
-            COL_WAITING: "1: timer-tick-2",
-        }
-        hfm = header.fontMetrics()
-        for col, c in enumerate(COLUMNS):
-            text = samples.get(col, "999 ms")
-            # room for the header's sort arrow
-            width = max(fm.horizontalAdvance(text) + 12, hfm.horizontalAdvance(c.header) + 14)
-            self.table.setColumnWidth(col, width)
-
     # -- public ---------------------------------------------------------------------------------
 
     @property
@@ -276,6 +259,7 @@ class LocksDock(QDockWidget):
         """
         self._server = server
         self._fleet = fleet
+        self._signature = None
         self.per_process.setVisible(fleet is not None)
         self.lag_note.setVisible(fleet is not None)
         self._sized = False  # the per-process figures come or go: share the height out again
@@ -291,7 +275,7 @@ class LocksDock(QDockWidget):
         self._next_timeline = 0.0
         self.model.clear()
         self.slow_waits.clear()
-        self._suspects.clear()
+        self._deadlock_watch.clear()
         self.deadlocks = []
         self.banner.hide()
         self.view.set_deadlocks(())
@@ -312,8 +296,38 @@ class LocksDock(QDockWidget):
         self._sample(throttle=False)
 
     def _sample(self, *, throttle: bool = True) -> None:
+        if throttle and not self._budget.ready():
+            return
+        with self._budget.measure():
+            self._sample_once(throttle)
+        # Under a busy workload the budget spaces samples by seconds: the timer follows, instead of
+        # waking the GUI thread (and taking the GIL) eight times a second to find it is not time yet.
+        self._timer.set_floor(int(self._budget.gap() * 1000))
+
+    def _sample_once(self, throttle: bool) -> None:
         locks = self.lockables()
         samples = [(lk, lk.stats()) for lk in locks]
+        now = clock()
+        signature = sample_signature(samples, fleet=self._fleet is not None)
+        if throttle and signature == self._signature:
+            # Nothing new: no text, table or timeline work, except now and then moving the recent
+            # rates and the timeline along (which only repaints if the timeline shows something).
+            if now - self._active_at > QUIET_AFTER:
+                self._timer.set_base_interval(QUIET_SAMPLE_MS)
+            if now >= self._next_quiet_refresh:
+                self._next_quiet_refresh = now + paced(int(QUIET_REFRESH * 1000)) / 1000
+                self.model.update_rows(samples)
+                # A fleet's timeline draws uses TIMELINE_LAG late: the last ones arrive after the news.
+                if self.view.timeline().lanes or self._fleet is not None:
+                    self._refresh_timeline(locks=locks)
+                if self._fleet is not None:
+                    self._show_per_process(locks)
+            return
+        self._signature = signature
+        self._active_at = now
+        self._next_quiet_refresh = now + QUIET_REFRESH
+        self._timer.set_base_interval(SAMPLE_MS)
+        self.samples_applied += 1
         self.model.update_rows(samples)
         self._update_summary(samples)
         self._refresh_timeline(locks=locks, force=not throttle)
@@ -363,6 +377,7 @@ class LocksDock(QDockWidget):
         super().showEvent(event)
         if not self._timer.isActive():
             self.sample_now()
+            self._timer.set_base_interval(SAMPLE_MS)
             self._timer.start()
         self._fit_table()
 
@@ -398,17 +413,10 @@ class LocksDock(QDockWidget):
     def _update_summary(self, samples: Sequence[tuple[Lockable, LockStats]]) -> None:
         if self._server is None:
             return
-        held = sum(1 for _, st in samples if st.holder is not None)
-        waiting = sum(len(st.waiting) for _, st in samples)
-        lost = sum(st.thread_time_lost for _, st in samples)
-        text = (
-            f"{len(samples)} lockable{'s' if len(samples) != 1 else ''} · {held} held · "
-            f"{waiting} thread{'s' if waiting != 1 else ''} waiting · {format_duration(lost)} thread time lost"
-        )
-        if self._fleet is not None:
-            processes = {pf.process for lk, _ in samples for pf in getattr(lk, "per_process", ())}
-            text += f" · in {len(processes)} process{'es' if len(processes) != 1 else ''}"
-        self.summary.setText(text)
+        set_text(self.summary, summary_text(samples, fleet=self._fleet is not None))
+        tip = observer_tip(samples)
+        if tip != self.summary.toolTip():
+            self.summary.setToolTip(tip)
 
     def _on_view_options(self) -> None:
         if self.live_check.isChecked():
@@ -452,36 +460,23 @@ class LocksDock(QDockWidget):
 
     def _collect_slow_waits(self, locks: list[Lockable]) -> None:
         n = self.slow_waits.collect(locks)
-        self.tabs.setTabText(1, f"Slow waits ({n})" if n else "Slow waits")
+        text = f"Slow waits ({n})" if n else "Slow waits"
+        if self.tabs.tabText(1) != text:  # setTabText re-lays out and repaints the whole tab widget
+            self.tabs.setTabText(1, text)
 
     def _check_deadlocks(self, locks: list[Lockable]) -> None:
-        found = detect_deadlocks(locks)
-        # A ring is believed when a second look sees the very same waits (lock-free reads can
-        # catch a ring that is coming apart); each distinct deadlock is logged once.
-        confirmed = [c for c in found if c.key in self._suspects]
-        self._suspects = {c.key: c for c in found}
-        for cycle in confirmed:
-            if cycle.key not in self._reported:
-                self._reported[cycle.key] = None
-                if len(self._reported) > 256:
-                    del self._reported[next(iter(self._reported))]
-                deadlock_log.error("Deadlock: %s", cycle.describe())
-                self.deadlock_found.emit(cycle)
+        confirmed, new = self._deadlock_watch.check(locks)
+        for cycle in new:
+            self.deadlock_found.emit(cycle)
         if confirmed != self.deadlocks:
             self.deadlocks = confirmed
             self.view.set_deadlocks(confirmed)
-            if confirmed:
-                lines = [
-                    f"⚠ Deadlock: {' → '.join(c.threads)} → {c.threads[0]} wait for each other "
-                    f"on {', '.join(repr(lk) for lk in dict.fromkeys(c.locks))}. {c.describe()}."
-                    for c in confirmed
-                ]
-                self.banner.setText("\n".join(lines))
-                self.banner.show()
-            else:
-                self.banner.hide()
+            self.banner.setText(banner_text(confirmed))
+            self.banner.setVisible(bool(confirmed))
 
     # -- reactions ------------------------------------------------------------------------------
 
     def _on_table_row(self, current: QModelIndex, _previous: QModelIndex) -> None:
         self.view.set_selected_lock(str(current.data(LOCK_ROLE)) if current.isValid() else None)
+        if self._fleet is not None:
+            self._show_per_process(self.lockables())  # at once: a quiet fleet is sampled seldom

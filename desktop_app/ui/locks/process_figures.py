@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -24,9 +24,8 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.engine.locks import LockStats, TimeFigures
+from desktop_app.ui.common.row_table import RowTableModel
 from desktop_app.ui.locks.timeline_data import format_duration
-
-ModelIndex = QModelIndex | QPersistentModelIndex
 
 COLUMNS = (
     "Process",
@@ -84,8 +83,10 @@ def _cells(
     )
 
 
-class ProcessFiguresModel(QAbstractTableModel):
+class ProcessFiguresModel(RowTableModel):
     """One row per process, then the sum; rows update in place."""
+
+    columns = COLUMNS
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -142,24 +143,8 @@ class ProcessFiguresModel(QAbstractTableModel):
     def row_texts(self) -> list[tuple[str, ...]]:
         return [cells for _, cells, _ in self._rows]
 
-    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
-
-    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        key, cells, alive = self._rows[index.row()]
-        col = index.column()
+    def cell(self, row: tuple[str, tuple[str, ...], bool], col: int, role: int) -> Any:
+        key, cells, alive = row
         if role == Qt.ItemDataRole.DisplayRole:
             return cells[col]
         if role == Qt.ItemDataRole.TextAlignmentRole and col > 0:

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtWidgets import QWidget
 
 from desktop_app.engine.locks import SlowWait, clock
+from desktop_app.ui.common.row_table import RowTableModel
 from desktop_app.ui.locks.timeline_data import format_duration, short_site
 
 MAX_SLOW_WAITS = 500
@@ -25,8 +26,10 @@ class _SlowRow:
     wall: datetime
 
 
-class SlowWaitModel(QAbstractTableModel):
+class SlowWaitModel(RowTableModel):
     """Slow waits, newest first, at most ``MAX_SLOW_WAITS``; new ones are inserted at the top."""
+
+    columns = SLOW_COLUMNS
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -47,12 +50,6 @@ class SlowWaitModel(QAbstractTableModel):
         if len(self._rows) > MAX_SLOW_WAITS:
             self.beginRemoveRows(QModelIndex(), MAX_SLOW_WAITS, len(self._rows) - 1)
             del self._rows[MAX_SLOW_WAITS:]
-            self.endRemoveRows()
-
-    def clear(self) -> None:
-        if self._rows:
-            self.beginRemoveRows(QModelIndex(), 0, len(self._rows) - 1)
-            self._rows.clear()
             self.endRemoveRows()
 
     def wait_at(self, row: int) -> SlowWait:
@@ -78,19 +75,8 @@ class SlowWaitModel(QAbstractTableModel):
             )
         return out
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(SLOW_COLUMNS)
-
-    def data(
-        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        r = self._rows[index.row()]
-        w, col = r.wait, index.column()
+    def cell(self, r: _SlowRow, col: int, role: int) -> Any:
+        w = r.wait
         if role == Qt.ItemDataRole.DisplayRole:
             return (
                 r.wall.strftime("%H:%M:%S.%f")[:-3],
@@ -105,11 +91,4 @@ class SlowWaitModel(QAbstractTableModel):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ToolTipRole and col == 6:
             return w.holder_site
-        return None
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return SLOW_COLUMNS[section] if 0 <= section < len(SLOW_COLUMNS) else None
         return None

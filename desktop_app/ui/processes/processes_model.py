@@ -8,14 +8,13 @@ from datetime import datetime
 from pathlib import PurePath
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QBrush, QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
 from desktop_app.ui.bridge.fleet_monitor import ProcessInfo
 from desktop_app.ui.common.plural import count
-
-ModelIndex = QModelIndex | QPersistentModelIndex
+from desktop_app.ui.common.row_table import RowTableModel
 
 COLUMNS = ("Process", "Status", "Script", "Started", "Last beat", "Jobs", "Runs", "Errors", "Holding")
 (
@@ -94,8 +93,10 @@ class ProcessRow:
         return cls(info.key, cells, info.alive, errors, info)
 
 
-class ProcessesModel(QAbstractTableModel):
+class ProcessesModel(RowTableModel):
     """The processes, keyed by ``HOST:PID``: rows are added, updated and removed in place (never reset)."""
+
+    columns = COLUMNS
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -106,11 +107,7 @@ class ProcessesModel(QAbstractTableModel):
     def update_processes(self, infos: Sequence[ProcessInfo]) -> None:
         """Apply the fleet's processes: new ones appended, changed ones updated, missing ones removed."""
         wanted = {i.key for i in infos}
-        for r in range(len(self._rows) - 1, -1, -1):
-            if self._rows[r].key not in wanted:
-                self.beginRemoveRows(QModelIndex(), r, r)
-                del self._rows[r]
-                self.endRemoveRows()
+        self.drop_rows(lambda row: row.key in wanted)
         at = {row.key: r for r, row in enumerate(self._rows)}
         new = []
         for info in infos:
@@ -124,17 +121,7 @@ class ProcessesModel(QAbstractTableModel):
                     c for c, (a, b) in enumerate(zip(old.cells, row.cells, strict=True)) if a != b
                 ] or [0]
                 self.dataChanged.emit(self.index(r, min(changed)), self.index(r, len(COLUMNS) - 1))
-        if new:
-            n = len(self._rows)
-            self.beginInsertRows(QModelIndex(), n, n + len(new) - 1)
-            self._rows.extend(new)
-            self.endInsertRows()
-
-    def clear(self) -> None:
-        if self._rows:
-            self.beginRemoveRows(QModelIndex(), 0, len(self._rows) - 1)
-            self._rows.clear()
-            self.endRemoveRows()
+        self.append_rows(new)
 
     # -- reading ------------------------------------------------------------------------------------
 
@@ -152,27 +139,10 @@ class ProcessesModel(QAbstractTableModel):
 
     # -- Qt -----------------------------------------------------------------------------------------
 
-    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
-        return 0 if parent.isValid() else len(self._rows)
+    def header_extra(self, section: int, role: int) -> Any:
+        return TIPS.get(section) if role == Qt.ItemDataRole.ToolTipRole else None
 
-    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return TIPS.get(section)
-        return None
-
-    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        row, col = self._rows[index.row()], index.column()
+    def cell(self, row: ProcessRow, col: int, role: int) -> Any:
         if role == Qt.ItemDataRole.DisplayRole:
             return row.cells[col]
         if role == KEY_ROLE:

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import signal
+import socket
 import sys
 from pathlib import Path
 
@@ -108,8 +109,7 @@ def run_gui(script: str | None = None, self_test: bool = False, attach: tuple[st
     close_watch = CloseWatch()
     window.installEventFilter(close_watch)
 
-    # SIGTERM / SIGINT from outside close the window like Ctrl+Q; a second one exits at once. Qt
-    # sleeps in C, so a light timer lets Python run its signal handlers.
+    # SIGTERM / SIGINT from outside close the window like Ctrl+Q; a second one exits at once.
     def on_signal(signum: int, _frame: object) -> None:
         name = signal.Signals(signum).name
         if closing:
@@ -121,14 +121,16 @@ def run_gui(script: str | None = None, self_test: bool = False, attach: tuple[st
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    heartbeat = QTimer()
-    heartbeat.start(200)
-    heartbeat.timeout.connect(lambda: None)
+    wake_on_signals = _SignalWakeup()
 
     window.after_attach = settle_gc
 
     async def main() -> None:
         window.show()
+        # The server (its imports, its script, the demo's first state) starts once the window has
+        # painted, and so does attaching: a person sees the window at once, and its paint does not
+        # compete for the GIL.
+        await _first_paint(window)
         if attach is not None:
             await window.attach(*attach)
             await quit_event.wait()
@@ -150,7 +152,66 @@ def run_gui(script: str | None = None, self_test: bool = False, attach: tuple[st
         except RuntimeError as err:  # the loop was stopped by the last window closing
             if "Event loop stopped before Future completed" not in str(err):
                 raise
+        finally:
+            wake_on_signals.close()
     return result["code"]
+
+
+async def _first_paint(window: object, timeout: float = 2.0) -> None:
+    """Return once ``window`` has finished its first paint (or after ``timeout``: offscreen, no display)."""
+    from PySide6.QtCore import QEvent, QObject, QTimer
+
+    loop = asyncio.get_event_loop()
+    painted: asyncio.Future[None] = loop.create_future()
+
+    class Watch(QObject):
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.Paint and not painted.done():
+                # after the paint event has been handled, and its pixels flushed
+                QTimer.singleShot(0, lambda: painted.done() or painted.set_result(None))
+            return False
+
+    assert isinstance(window, QObject)
+    watch = Watch()
+    window.installEventFilter(watch)
+    try:
+        await asyncio.wait_for(painted, timeout)
+    except TimeoutError:
+        log.debug("no paint of the main window within %.1f s; starting anyway", timeout)
+    finally:
+        window.removeEventFilter(watch)
+
+
+class _SignalWakeup:
+    """Wakes the Qt loop when a signal arrives, so Python runs its handler at once.
+
+    Qt sleeps in C, and Python runs a signal handler only when the interpreter next runs: a polling
+    timer would wake an idle app five times a second for nothing. Instead the signal module writes
+    each signal's number to a socket (``signal.set_wakeup_fd``) that a QSocketNotifier watches.
+    """
+
+    def __init__(self) -> None:
+        from PySide6.QtCore import QSocketNotifier
+
+        self._read, self._write = socket.socketpair()
+        for sock in (self._read, self._write):
+            sock.setblocking(False)
+        self._previous = signal.set_wakeup_fd(self._write.fileno(), warn_on_full_buffer=False)
+        self._notifier = QSocketNotifier(self._read.fileno(), QSocketNotifier.Type.Read)
+        self._notifier.activated.connect(self._drain)
+
+    def _drain(self) -> None:
+        try:
+            while self._read.recv(512):
+                pass
+        except OSError:  # drained (would block)
+            pass
+
+    def close(self) -> None:
+        self._notifier.setEnabled(False)
+        signal.set_wakeup_fd(self._previous)
+        self._read.close()
+        self._write.close()
 
 
 async def _self_test(window: object, loaded: bool) -> int:

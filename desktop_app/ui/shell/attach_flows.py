@@ -11,19 +11,22 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QTimer
 
 from desktop_app.engine import StateStoreError
 from desktop_app.engine.redis.fleet import Fleet
-from desktop_app.engine.server import Server
 from desktop_app.ui.bridge.remote_jobs import ProcessJobs
 from desktop_app.ui.bridge.stream_reader import Connection
 from desktop_app.ui.common.plural import count
 from desktop_app.ui.shell.attach_dialog import MAX_RECENT, AttachDialog, AttachRequest, recent_entry
 from desktop_app.ui.shell.connection_banner import grey_out
 from desktop_app.ui.shell.dock_layout import size_processes_dock
+from desktop_app.ui.shell.recent_list import recent, remember
+
+if TYPE_CHECKING:
+    from desktop_app.engine.server import Server
 
 log = logging.getLogger("desktop_app.ui")
 
@@ -42,6 +45,9 @@ def open_attached(url: str, namespace: str) -> Server:
         StateStoreError: Redis cannot be reached (within a few seconds).
         ValueError: a malformed URL or namespace.
     """
+    # Imported here, off the GUI thread: the window paints before the server's modules load.
+    from desktop_app.engine.server import Server
+
     server = Server(store=url, namespace=namespace)
     state: Any = server.state
     Fleet(state.lock_space.conn, namespace).ping()
@@ -93,15 +99,10 @@ class AttachFlows:
     # -- attach -----------------------------------------------------------------------------------
 
     def recent_connections(self) -> list[str]:
-        value = self.settings.value("recent_connections", [])
-        if isinstance(value, str):
-            value = [value]
-        return [str(v) for v in (value or [])]
+        return recent(self.settings, "recent_connections")
 
     def _remember_connection(self, request: AttachRequest) -> None:
-        entry = recent_entry(request)
-        items = [e for e in self.recent_connections() if e != entry]
-        self.settings.setValue("recent_connections", [entry, *items][:MAX_RECENT])
+        remember(self.settings, "recent_connections", recent_entry(request), MAX_RECENT)
 
     def attach_dialog(self, *, url: str = "", namespace: str = "") -> AttachDialog:
         """File -> Attach to shared state…: the dialog (shown non-modally); accepting it attaches."""

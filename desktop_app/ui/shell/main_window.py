@@ -8,7 +8,7 @@ import os
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeySequence, QShowEvent, QUndoStack
@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
 
 from desktop_app.engine import ScriptError
 from desktop_app.engine.paths import demo_script
-from desktop_app.engine.server import Server
 from desktop_app.ui.bridge.fleet_monitor import FleetMonitor
 from desktop_app.ui.bridge.state_bridge import StateBridge
 from desktop_app.ui.common.plural import count
@@ -40,6 +39,9 @@ from desktop_app.ui.shell.status_bar import StatusBar
 from desktop_app.ui.shell.window_menus import build_menus, make_action, show_shortcuts
 from desktop_app.ui.snapshots.snapshots_dock import SnapshotsDock
 from desktop_app.ui.tree.state_view import StateView
+
+if TYPE_CHECKING:
+    from desktop_app.engine.server import Server
 
 log = logging.getLogger("desktop_app.ui")
 T = TypeVar("T")
@@ -199,7 +201,7 @@ class MainWindow(AttachFlows, StateFileFlows, QMainWindow):
         """Load a server script and switch to it; on failure the previous server keeps running."""
         script = Path(path) if path else demo_script()
         try:
-            server = await self.off_thread(Server.from_script, script)
+            server = await self.off_thread(_server_from_script, script)
         except ScriptError as err:
             log.error("cannot load %s", err)
             line = f", line {err.line}" if err.line else ""
@@ -432,6 +434,14 @@ class MainWindow(AttachFlows, StateFileFlows, QMainWindow):
         self.shutdown()
         event.accept()
         QTimer.singleShot(0, self.deleteLater)
+
+
+def _server_from_script(script: Path) -> Server:
+    # Imported here, off the GUI thread and after the window is up: the engine's server brings
+    # aiohttp, croniter and the job modules, a third of the start-up time before the first paint.
+    from desktop_app.engine.server import Server
+
+    return Server.from_script(script)
 
 
 def _fits(value: Any, budget: list[int]) -> bool:

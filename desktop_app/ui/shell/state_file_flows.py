@@ -6,18 +6,21 @@ import logging
 import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtWidgets import QFileDialog
 
 from desktop_app.engine import StateFileError, StateStoreError, persistence
 from desktop_app.engine.paths import data_dir, resources_dir
-from desktop_app.engine.server import Server
 from desktop_app.ui.bridge.edit_commands import ReplaceStateCommand
 from desktop_app.ui.common.plural import count
 from desktop_app.ui.common.replace_or_merge import ask_replace_or_merge
+from desktop_app.ui.shell.recent_list import recent, remember
 from desktop_app.ui.shell.save_dialog import FILE_FILTER, SaveOptionsDialog
 from desktop_app.ui.shell.window_menus import make_action
+
+if TYPE_CHECKING:
+    from desktop_app.engine.server import Server
 
 log = logging.getLogger("desktop_app.ui")
 
@@ -157,14 +160,10 @@ class StateFileFlows:
     # -- recent files -----------------------------------------------------------------------------
 
     def recent_files(self) -> list[str]:
-        value = self.settings.value("recent_files", [])
-        if isinstance(value, str):
-            value = [value]
-        return [str(v) for v in (value or [])]
+        return recent(self.settings, "recent_files")
 
     def _add_recent(self, path: Path) -> None:
-        items = [p for p in self.recent_files() if p != str(path)]
-        self.settings.setValue("recent_files", [str(path), *items][:MAX_RECENT])
+        remember(self.settings, "recent_files", str(path), MAX_RECENT)
         self._refresh_recent()
 
     def _refresh_recent(self) -> None:

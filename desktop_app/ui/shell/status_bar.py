@@ -14,6 +14,10 @@ from desktop_app.ui.common.plural import count
 
 RATE_WINDOW = 10.0
 """Seconds the shown change rate is averaged over: a timer every 2 s reads as one rate, not 1, 0, 1, 0."""
+RATE_STEADY = 0.15
+"""The shown rate changes when the average moves by more than this share: a steady 1 change / 2 s does
+not flicker between "/ 1.8 s" and "/ 2.2 s" as samples enter and leave the window (each flicker a
+repaint of the status bar, the biggest cost left of an idle studio's status bar)."""
 
 
 def _number(value: float) -> str:
@@ -67,6 +71,7 @@ class StatusBar(QStatusBar):
         self.rate_label = QLabel(rate_text(0))
         self.rate_label.setToolTip(f"Changes to the state, averaged over the last {RATE_WINDOW:g} s")
         self.rate_meter = RateMeter()
+        self._shown_rate = 0.0
         self.lock_label = QLabel("global: idle")
         for w in (self.script_label, self.url_label, self.count_label, self.rate_label):
             self.addWidget(w)
@@ -101,7 +106,12 @@ class StatusBar(QStatusBar):
 
     def show_rate(self, rate: float) -> None:
         """A new per-second sample from the bridge; shows the average over the last RATE_WINDOW s."""
-        self.rate_label.setText(rate_text(self.rate_meter.add(rate, time.monotonic())))
+        smoothed = self.rate_meter.add(rate, time.monotonic())
+        shown = self._shown_rate
+        quiet, was_quiet = rate_text(smoothed) == rate_text(0), rate_text(shown) == rate_text(0)
+        if quiet != was_quiet or abs(smoothed - shown) > RATE_STEADY * max(smoothed, shown):
+            self._shown_rate = smoothed
+            self.rate_label.setText(rate_text(smoothed))
 
     def show_lock_status(self, status: Any) -> None:
         holder: Holder | None = getattr(status, "holder", None)

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app.engine.diff import Change, diff_states, format_path
 from desktop_app.ui.common.plural import count
+from desktop_app.ui.common.row_table import header_text
 from desktop_app.ui.common.value_text import full_text, preview, type_name
 
 ModelIndex = QModelIndex | QPersistentModelIndex
@@ -275,9 +276,7 @@ class DiffModel(QAbstractItemModel):
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
+        return header_text(COLUMNS, section, orientation, role)
 
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():

@@ -6,11 +6,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QObject, Qt
 
+from desktop_app.ui.common.row_table import RowTableModel
 from desktop_app.ui.snapshots.snapshot_store import SnapshotInfo
-
-ModelIndex = QModelIndex | QPersistentModelIndex
 
 
 def format_size(size: int) -> str:
@@ -29,31 +28,16 @@ COLUMNS = ("Time", "Label", "Entries", "Size")
 COL_TIME, COL_LABEL, COL_ENTRIES, COL_SIZE = range(len(COLUMNS))
 
 
-class SnapshotListModel(QAbstractTableModel):
+class SnapshotListModel(RowTableModel):
     """Snapshots newest first; a new listing is applied with row inserts and removals, never a reset."""
+
+    columns = COLUMNS
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._rows: list[SnapshotInfo] = []
 
-    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
-
-    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or index.row() >= len(self._rows):
-            return None
-        info = self._rows[index.row()]
-        col = index.column()
+    def cell(self, info: SnapshotInfo, col: int, role: int) -> Any:
         if role == Qt.ItemDataRole.DisplayRole:
             if col == COL_TIME:
                 return f"{info.time:%Y-%m-%d %H:%M:%S}"
@@ -84,11 +68,7 @@ class SnapshotListModel(QAbstractTableModel):
 
     def set_snapshots(self, infos: Sequence[SnapshotInfo]) -> None:
         wanted = {i.path for i in infos}
-        for row in range(len(self._rows) - 1, -1, -1):
-            if self._rows[row].path not in wanted:
-                self.beginRemoveRows(QModelIndex(), row, row)
-                del self._rows[row]
-                self.endRemoveRows()
+        self.drop_rows(lambda row: row.path in wanted)
         # Kept rows are still in order (both lists are sorted newest first): insert the new ones in place.
         for row, info in enumerate(infos):
             if row < len(self._rows) and self._rows[row].path == info.path:

@@ -334,6 +334,7 @@ class StateModel(RowText, LiveUpdates, ChangeHighlight, QAbstractItemModel):
             return self._display(node, col)
         if role == _BACKGROUND:
             step = self._highlight_step(node)
+            self._note_shown(node, step)
             return self._flash_colours[step] if step else None
         if role == _FOREGROUND:
             return self._foreground(node, col) if col == VALUE else None
@@ -380,6 +381,8 @@ class StateModel(RowText, LiveUpdates, ChangeHighlight, QAbstractItemModel):
             elif role == _BACKGROUND or role == _FONT:
                 busy = node.changed_at or node.status is not None or type(node.value) is Pending
                 value = self.data(index, role) if busy else None
+                if not busy and role == _BACKGROUND and self._shown_steps:
+                    self._shown_steps.pop(node, None)
             elif role in _ROLES:
                 value = self.data(index, role)
             else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QAbstractItemModel
@@ -13,8 +14,9 @@ from desktop_app.ui.tree.state_node import FADE, Node
 # At run time a plain mixin (StateModel adds the Qt base); typed as a model for readers and checkers.
 _Model = QAbstractItemModel if TYPE_CHECKING else object
 
-FADE_STEPS = 8
-"""The fade is drawn in steps of FADE / FADE_STEPS seconds, so it needs few repaints."""
+FADE_STEPS = 4
+"""The fade is drawn in steps of FADE / FADE_STEPS seconds, so it needs few repaints: 2 a second
+(at 8 steps the fade alone cost a quiet studio, whose demo changes every 2 s, ~0.5 % of a core)."""
 FRESH = 0.25
 """A row changed by the latest delta (the last frame) is "fresh" for at most this long: the strong
 tint and ● in Updated. Under load that tells what is changing now from what changed a moment ago,
@@ -42,6 +44,8 @@ class ChangeHighlight(_Model):  # type: ignore[misc,valid-type]
         """When the latest delta that changed rows was applied (all its marks carry this time)."""
         self._frame_marks: dict[Node, None] = {}
         self._previous_marks: dict[Node, None] = {}
+        self._shown_steps: dict[Node, int] = {}
+        """The tint step each row was last painted with (rows painted without a tint are not listed)."""
 
     def _highlight_step(self, node: Node) -> int:
         """0 (not highlighted), 1 .. FADE_STEPS by the age of the row's last change, FADE_STEPS + 1 fresh."""
@@ -72,6 +76,32 @@ class ChangeHighlight(_Model):  # type: ignore[misc,valid-type]
         """Rows the latest delta left alone that were fresh before it: their tint steps down now."""
         frame = self._frame
         return [n for n in self._previous_marks if n.changed_at != frame]
+
+    def _note_shown(self, node: Node, step: int) -> None:
+        """A paint asked for ``node``'s tint: remember which one is on screen."""
+        if step:
+            self._shown_steps[node] = step
+        elif self._shown_steps:
+            self._shown_steps.pop(node, None)
+
+    def stale_tints(self, nodes: Iterable[Node], *, coarse: bool = False) -> list[Node]:
+        """Of ``nodes``, the rows whose tint on screen is not the one they have now.
+
+        ``coarse``: only a tint that appeared or ended counts, not a step of its fade. A row last
+        painted after its tint changed (by a delta's repaint, say) needs no repaint of its own.
+        """
+        shown, out = self._shown_steps, []
+        for node in nodes:
+            now, was = self._highlight_step(node), shown.get(node, 0)
+            if (bool(now) != bool(was)) if coarse else now != was:
+                out.append(node)
+            if not now:
+                shown.pop(node, None)  # repainted now, or off screen: painted untinted when it shows
+        return out
+
+    def highlighted_nodes(self) -> list[Node]:
+        """The rows with a tint now (some may have just faded out: ``fading()`` drops those)."""
+        return list(self._highlighted)
 
     def fading(self) -> bool:
         """True while some row is still highlighted (the view repaints until the fade is over)."""

@@ -46,6 +46,7 @@ class LiveUpdates(_Model):  # type: ignore[misc,valid-type]
         self._shown = min(len(nodes), ROOT_PAGE)
         self._by_key = {fold(n.key): n for n in nodes}
         self._highlighted.clear()
+        self._shown_steps.clear()
         self.endResetModel()
 
     def apply_delta(self, delta: StateDelta) -> None:
@@ -250,6 +251,7 @@ class LiveUpdates(_Model):  # type: ignore[misc,valid-type]
             root.stale_from = rows[0] if root.stale_from < 0 else min(root.stale_from, rows[0])
         for n in nodes:
             self._highlighted.pop(n, None)
+            self._shown_steps.pop(n, None)
 
     def _bury(self, nodes: list[Node]) -> None:
         if nodes:

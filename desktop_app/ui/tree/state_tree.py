@@ -9,12 +9,20 @@ from PySide6.QtCore import QEvent, QModelIndex, QPersistentModelIndex, QRect, Qt
 from PySide6.QtGui import QPainter, QPalette, QRegion
 from PySide6.QtWidgets import QAbstractItemView, QTreeView, QWidget
 
+from desktop_app.ui.common.pace import WorkBudget
+
 Index = QModelIndex | QPersistentModelIndex
 
 MIN_REPAINT_GAP = 0.033
 """At most ~30 full repaints a second for live changes."""
 PAINT_SHARE = 0.5
 """Live repaints may take at most this share of the GUI thread; the rest stays free for input."""
+FULL_REPAINT_DUE = 0.1
+"""How long after rows were inserted a live repaint is left to the full repaint QTreeView schedules."""
+PAINT_CPU_SHARE = 0.25
+PAINT_CONTENDED_SHARE = 0.008
+"""While other Python threads keep the GIL busy, live repaints take at most this share of a core:
+each cell painted is a call into Python that takes the GIL from the threads being watched."""
 
 
 class StateTree(QTreeView):
@@ -36,6 +44,8 @@ class StateTree(QTreeView):
         self._repaint_timer = QTimer(self)
         self._repaint_timer.setSingleShot(True)
         self._repaint_timer.timeout.connect(self._repaint_now)
+        self.paint_budget = WorkBudget(PAINT_CPU_SHARE, PAINT_CONTENDED_SHARE)
+        self._full_repaint_since = -1.0
 
     def dataChanged(self, topLeft: Index, bottomRight: Index, roles: Sequence[int] = ()) -> None:
         editing = self.state() == QAbstractItemView.State.EditingState
@@ -68,12 +78,25 @@ class StateTree(QTreeView):
         """Repaint ``rect`` of the viewport (None: all of it) when the paint budget allows."""
         self.schedule_region(QRegion(self.viewport().rect() if rect is None else rect))
 
+    def rowsInserted(self, parent: QModelIndex, start: int, end: int) -> None:
+        # Rows added at the top level or under an open row: QTreeView lays out again and repaints
+        # the whole viewport; the changed rows need no paint of their own until then.
+        if not parent.isValid() or self.isExpanded(parent):
+            self._full_repaint_since = time.perf_counter()
+        super().rowsInserted(parent, start, end)
+
+    def full_repaint_coming(self) -> bool:
+        """True just after rows were inserted where they show: QTreeView repaints the whole viewport."""
+        return time.perf_counter() - self._full_repaint_since < FULL_REPAINT_DUE
+
     def schedule_region(self, region: QRegion) -> None:
+        if self.full_repaint_coming():
+            return  # covered by the repaint of the whole viewport that QTreeView has scheduled
         if not region.isEmpty():
             self._dirty = self._dirty.united(region)
         if self._dirty.isEmpty() or self._repaint_timer.isActive():
             return
-        gap = max(MIN_REPAINT_GAP, self.paint_seconds / PAINT_SHARE)
+        gap = max(MIN_REPAINT_GAP, self.paint_seconds / PAINT_SHARE, self.paint_budget.gap())
         wait = self._last_paint + gap - time.perf_counter()
         if wait <= 0:
             self._repaint_now()
@@ -99,8 +122,10 @@ class StateTree(QTreeView):
     def viewportEvent(self, event: QEvent) -> bool:
         if event.type() != QEvent.Type.Paint:
             return super().viewportEvent(event)
+        self._full_repaint_since = -1.0
         start = time.perf_counter()
-        handled = super().viewportEvent(event)
+        with self.paint_budget.measure():
+            handled = super().viewportEvent(event)
         text = self.placeholder_shown()
         if text:
             p = QPainter(self.viewport())

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app.ui.bridge.edit_commands import EditFeedback, EditRunner
 from desktop_app.ui.bridge.state_bridge import StateBridge
+from desktop_app.ui.common.pace import PacedTimer
 from desktop_app.ui.tree.state_edit_actions import StateEditActions
 from desktop_app.ui.tree.state_filter import StateFilterModel
 from desktop_app.ui.tree.state_model import (
@@ -188,9 +189,12 @@ class StateView(LiveFollow, ViewMemory, QWidget):
         self._filter_timer.setSingleShot(True)
         self._filter_timer.setInterval(250)
         self._filter_timer.timeout.connect(self._apply_filter)
-        self._fade_timer = QTimer(self)
-        self._fade_timer.setInterval(FADE_TICK_MS)
+        # In the background the tint goes in one step at the end of the fade (see _fade_tick): a
+        # change still shows for its 2 s, without the repaints of the steps in between.
+        self._fade_timer = PacedTimer(FADE_TICK_MS, self)
         self._fade_timer.timeout.connect(self._fade_tick)
+        self._fade_last: list[Node] = []
+        """The rows tinted at the last fade step (repainted at the next, in case they ended meanwhile)."""
         self._watch_timer = QTimer(self)
         self._watch_timer.setSingleShot(True)
         self._watch_timer.setInterval(300)

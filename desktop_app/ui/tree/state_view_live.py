@@ -9,12 +9,15 @@ from PySide6.QtGui import QRegion
 from PySide6.QtWidgets import QWidget
 
 from desktop_app.ui.bridge.entry_snapshot import LockStatus, StateDelta
+from desktop_app.ui.common.pace import in_background
 from desktop_app.ui.tree.state_model import FADE, FADE_STEPS, Node
 
 # At run time a plain mixin (StateView adds QWidget); typed as a widget for readers and checkers.
 _View = QWidget if TYPE_CHECKING else object
 
 FADE_TICK_MS = int(FADE / FADE_STEPS * 1000)
+FADE_ROWS_REPAINT = 200
+"""Up to this many tinted rows a fade step repaints just them; more, and the whole viewport (cheaper)."""
 
 
 class LiveFollow(_View):  # type: ignore[misc,valid-type]
@@ -33,7 +36,11 @@ class LiveFollow(_View):  # type: ignore[misc,valid-type]
 
     def _on_delta(self, delta: StateDelta) -> None:
         self.model.apply_delta(delta)
-        if self.tree.defer_ranges:
+        if self.tree.full_repaint_coming():
+            # Rows were inserted where they show: the whole viewport repaints anyway. Lay out now,
+            # as finding the changed rows on screen did, so that editors and indexes are current.
+            self.tree.executeDelayedItemsLayout()
+        elif self.tree.defer_ranges:
             # and the rows the last frame marked fresh that this one did not: they step down now
             self._repaint_rows([*self.model.changed_nodes, *self.model.unfreshened()])
         if delta.loading or len(delta.upserted) > 1000:
@@ -82,10 +89,22 @@ class LiveFollow(_View):  # type: ignore[misc,valid-type]
         # One timer for all rows, one repaint per fade step (4 a second at most, within the tree's
         # paint budget). Also while deltas keep coming: they repaint only the rows they change,
         # and a row that stopped changing must still be seen to fade, or under load every row
-        # that ever changed stays lit.
-        self.tree.schedule_repaint()
+        # that ever changed stays lit. The timer stops once nothing is tinted.
+        nodes = self.model.highlighted_nodes()  # before fading() forgets the ones that just ended
+        # and the ones tinted at the last step: fading() in a delta may have ended them since
+        last, self._fade_last = self._fade_last, nodes
         if not self.model.fading():
             self._fade_timer.stop()
+            self._fade_last = []
+        if not self.tree.defer_ranges or len(nodes) + len(last) > FADE_ROWS_REPAINT:
+            self.tree.schedule_repaint()
+            return
+        # Just the rows whose tint on screen is out of date: a full repaint of the tree costs ~15 ms
+        # with software rendering, and a quiet demo fades a row or three, which a delta's repaint
+        # often drew already. In the background only a tint that ended counts, not its steps.
+        stale = self.model.stale_tints(dict.fromkeys([*last, *nodes]), coarse=in_background())
+        if stale:
+            self._repaint_rows(stale)
 
     def _on_lock_status(self, status: LockStatus) -> None:
         holder = status.holder

@@ -11,6 +11,7 @@ import pytest
 
 from desktop_app.engine.server import Server
 from desktop_app.engine.state import SharedState
+from desktop_app.ui.bridge import feed_reader, inplace_rescan
 from desktop_app.ui.bridge.feed_reader import INPLACE_THREAD
 from desktop_app.ui.bridge.state_bridge import EntrySnapshot, LockStatus, Pending, StateBridge, StateDelta
 
@@ -142,14 +143,19 @@ def test_bounded_lock_tries_while_a_worker_holds_the_lock(
         qtbot.waitUntil(lambda: pic.value("count") == 1)
         qtbot.waitUntil(lambda: any(s.holder is not None and s.holder.thread == "worker" for s in statuses))
         assert pic.value("hash") == {"a": 1}
+        qtbot.waitUntil(lambda: server.lockable.stats().observer_busy > 0)
         stats = server.lockable.stats()
-        assert stats.timeouts > 0  # the bridge gave up after its bounded try, counted under contention
+        # the bridge tried without waiting, and its tries are not the users' contention
+        assert (stats.timeouts, stats.contentions) == (0, 0)
+        assert server.lockable.waiting() == ()
     finally:
         release.set()
         worker.join()
     qtbot.waitUntil(lambda: pic.value("hash") == {"a": 2})
+    stats = server.lockable.stats()
+    assert stats.observer_acquisitions >= 1 and stats.acquisitions == 1  # the worker's one use
     threads = {e.thread for e in list(server.lockable.events)}
-    assert "bridge" in threads  # it shows in the contention timeline under its own name
+    assert threads == {"worker"}  # the bridge is not a holder in the contention timeline
 
 
 def test_pending_placeholder_when_loading_under_a_held_lock(
@@ -294,3 +300,108 @@ def test_rate_is_reported(qtbot: Any, server: Server, bridge: StateBridge) -> No
     server.add_timer("tick", 0.01, lambda e: e.state.set("n", 1))
     server.start()
     qtbot.waitUntil(lambda: any(r > 10 for r in rates), timeout=4000)
+
+
+def test_a_quiet_bridge_sleeps(qtbot: Any, server: Server, bridge: StateBridge) -> None:
+    server.state.set("hash", {"values": [1, 2, 3]})  # a container: the in-place rescan has work
+    server.state.set("n", 1)
+    pic = Picture(bridge)
+    bridge.start()
+    qtbot.waitUntil(lambda: pic.resets == 1)
+    qtbot.wait(300)  # settle: the first picture's frames and acks
+    before, copies = bridge.wakeups, server.lockable.stats().observer_acquisitions
+    qtbot.wait(2000)
+    woke = bridge.wakeups - before
+    # the lock-holder look and the rescan (about once a second, on the same turns): no 5 ms polling (400)
+    assert woke <= 2 * 2 + 4, f"woke {woke} times in 2 s with nothing changing"
+    stats = server.lockable.stats()
+    assert stats.acquisitions == 0, "the bridge is not a user of the lock"
+    assert stats.observer_acquisitions == copies, "nothing changed: the lock was not taken to copy"
+
+
+def test_a_change_wakes_a_sleeping_bridge(
+    qtbot: Any, server: Server, bridge: StateBridge, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Nothing but the change itself may wake it: the timed wake-ups are an hour apart.
+    monkeypatch.setattr(feed_reader, "LOCK_POLL", 3600.0)
+    monkeypatch.setattr(inplace_rescan, "RESCAN_PERIOD", 3600.0)
+    server.state.set("n", 0)
+    pic = Picture(bridge)
+    bridge.start()
+    qtbot.waitUntil(lambda: pic.resets == 1)
+    qtbot.wait(200)
+    before = bridge.wakeups
+    for i in range(1, 4):
+        server.state.set("n", i)
+        qtbot.waitUntil(lambda i=i: pic.value("n") == i, timeout=3000)
+    assert bridge.wakeups - before < 40
+
+
+def test_only_changed_values_are_copied_under_the_lock_and_counted_apart(
+    qtbot: Any, server: Server, bridge: StateBridge
+) -> None:
+    server.state.set("hash", {"values": [1]})
+    pic = Picture(bridge)
+    bridge.start()
+    qtbot.waitUntil(lambda: pic.resets == 1 and pic.value("hash") == {"values": [1]})
+    qtbot.wait(1200)  # two rescans of an unchanged value
+    assert server.lockable.stats().observer_acquisitions == 1  # the first picture's copy only
+    server.state.get("hash")["values"].append(2)  # in place, untracked: the rescan finds it
+    qtbot.waitUntil(lambda: pic.value("hash") == {"values": [1, 2]}, timeout=1500)
+    with server.lockable:
+        server.state.get("hash")["values"].append(3)
+        server.state.touch("hash")
+    qtbot.waitUntil(lambda: pic.value("hash") == {"values": [1, 2, 3]})
+    stats = server.lockable.stats()
+    assert stats.acquisitions == 1, "the users' figures hold the one user's use, not the bridge's"
+    assert stats.observer_acquisitions == 3
+    assert {e.thread for e in server.lockable.events} == {"MainThread"}
+
+
+def test_a_flood_beyond_the_ring_resends_only_what_changed(qtbot: Any, server: Server, bridge: StateBridge) -> None:
+    server.state = SharedState(lockable=server.lockable, ring_size=64)
+    for i in range(50):
+        server.state.set(f"k{i}", {"n": 0} if i % 2 else 0)
+    pic = Picture(bridge)
+    bridge.set_server(server)
+    bridge.start()
+    qtbot.waitUntil(lambda: pic.resets >= 1 and len(pic.entries) == 50)
+    qtbot.wait(200)
+    pic.deltas.clear()
+    with server.lockable:  # stall the bridge's container copies while 2,000 changes overflow the ring
+        for round_ in range(1, 101):
+            for i in range(20):
+                server.state.set(f"k{i}", {"n": round_} if i % 2 else round_)
+        server.state.remove("k49")
+        server.state.set("new", 1)
+    qtbot.waitUntil(
+        lambda: all(pic.value(f"k{i}") in (100, {"n": 100}) for i in range(20))
+        and "k49" not in pic.entries
+        and pic.value("new") == 1
+    )
+    sent = {s.name for d in pic.deltas for s in d.upserted}
+    assert sent <= {f"k{i}" for i in range(20)} | {"new"}, f"unchanged entries were re-sent: {sent}"
+    assert pic.resets == 1
+
+
+def test_a_state_that_refuses_change_events_is_followed_all_the_same(
+    qtbot: Any, server: Server, bridge: StateBridge, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A Redis state refuses change events by design; should one ever reach the in-process reader,
+    # the loop polls it instead of failing.
+    refused: list[threading.Event] = []
+
+    def refuse(event: threading.Event) -> None:
+        refused.append(event)
+        raise NotImplementedError("followed through its feed")
+
+    monkeypatch.setattr(server.state, "add_change_event", refuse)
+    server.state.set("n", 0)
+    pic = Picture(bridge)
+    bridge.start()
+    qtbot.waitUntil(lambda: pic.resets == 1)
+    for i in range(1, 4):
+        server.state.set("n", i)
+        qtbot.waitUntil(lambda i=i: pic.value("n") == i, timeout=3000)
+    assert refused, "the idle reader asked for change events"
+    assert bridge.running

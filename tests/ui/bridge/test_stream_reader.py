@@ -44,6 +44,32 @@ def test_the_feed_is_read_by_blocking_not_polled(
     qtbot.waitUntil(lambda: pic.value("n") == 1, timeout=5000)
 
 
+def test_the_stream_reader_never_asks_redis_for_change_events(
+    qtbot: Any, bridge: StateBridge, redis_url: str, ns: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A Redis state refuses add_change_event (its feed is the hook): the reader blocks on XREAD instead.
+    other = SharedState(store=redis_url, namespace=ns)
+    other.set("n", 0)
+    server = Server(store=redis_url, namespace=ns)
+    asked: list[Any] = []
+    original = server.state.add_change_event
+
+    def counting(event: Any) -> None:
+        asked.append(event)
+        original(event)
+
+    monkeypatch.setattr(server.state, "add_change_event", counting)
+    pic = Picture(bridge)
+    bridge.set_server(server)
+    qtbot.waitUntil(lambda: pic.value("n") == 0, timeout=5000)
+    qtbot.wait(600)  # idle: a few blocking reads
+    other.set("n", 1)
+    qtbot.waitUntil(lambda: pic.value("n") == 1, timeout=5000)
+    assert asked == []
+    with pytest.raises(NotImplementedError):
+        original(None)  # type: ignore[arg-type]
+
+
 def test_a_reader_trimmed_past_resyncs_softly(
     qtbot: Any, bridge: StateBridge, redis_url: str, ns: str
 ) -> None:

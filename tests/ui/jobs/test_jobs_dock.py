@@ -25,6 +25,8 @@ from desktop_app.ui.jobs.jobs_model import (
     COL_RUNS,
     COL_STATE,
     COL_TRIGGER,
+    JobRow,
+    JobsModel,
 )
 
 # Qt's offscreen platform says this for every floating dock; it is not about our code.
@@ -351,3 +353,15 @@ def test_docked_wide_and_low_the_routes_go_beside_the_jobs(qtbot: Any, dock: Job
     assert jobs_width >= needed and routes_width > 0
     dock.resize(500, 600)
     qtbot.waitUntil(lambda: splitter.orientation() == Qt.Orientation.Vertical)
+
+
+def test_a_countdown_tick_signals_only_the_cells_that_changed(qtbot: Any) -> None:
+    model = JobsModel()
+    cells = ("tick", "waiting", "in 1.9 s", "3", "0", "every 2 s", "∞", "0.1 s ago", "1.0 ms", "timer")
+    model.update_rows([JobRow(("timer", "tick"), cells)])
+    later = list(cells)
+    later[COL_NEXT], later[COL_LAST] = "in 1.4 s", "0.6 s ago"
+    signals: list[tuple[int, int, int]] = []
+    model.dataChanged.connect(lambda a, b, _roles=(): signals.append((a.row(), a.column(), b.column())))
+    model.update_rows([JobRow(("timer", "tick"), tuple(later))])
+    assert signals == [(0, COL_NEXT, COL_NEXT), (0, COL_LAST, COL_LAST)]  # not the row in between

@@ -322,3 +322,23 @@ def test_builder_keeps_history_when_the_ring_turns_over_and_forgets_on_clear() -
     assert recent == [s for s in once.segments() if s.began > oldest + 0.5]
     builder.clear()
     assert builder.update([LockSnapshot("A")], end, 10.0).lanes == ()
+
+
+def test_a_real_lockable_sampled_again_is_not_a_gap() -> None:
+    # Lockable.events() hands out fresh event objects on every read: the builder must find the
+    # last one it took by value, or a sample looks like a ring that turned over (a false "Gaps"
+    # note) or was cleared (the track rebuilt from the ring, losing what only the builder kept).
+    lock = Lockable("orders")
+    builder = TimelineBuilder()
+    with lock:
+        pass
+    assert builder.update([LockSnapshot.take(lock)], clock(), 10.0).overrun == ()
+    assert builder.update([LockSnapshot.take(lock)], clock(), 10.0).overrun == ()  # nothing new
+    for _ in range(4):
+        with lock:
+            pass
+    track = builder.update([LockSnapshot.take(lock)], clock(), 10.0)
+    assert track.overrun == ()  # four new events since the last look: nothing was lost
+    assert len(track.segments(kind=HOLD)) == 5  # each use drawn once
+    track = builder.update([LockSnapshot.take(lock)], clock(), 10.0)
+    assert track.overrun == () and len(track.segments(kind=HOLD)) == 5

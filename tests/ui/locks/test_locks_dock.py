@@ -19,6 +19,7 @@ from pytestqt.qtbot import QtBot
 
 from desktop_app.engine.locks import Lockable
 from desktop_app.engine.server import Server
+from desktop_app.ui.locks import locks_dock
 from desktop_app.ui.locks.lock_table_model import (
     COL_ACQ,
     COL_CONT,
@@ -348,3 +349,51 @@ def test_samples_only_while_visible(qtbot: QtBot, dock: LocksDock) -> None:
     assert dock.is_sampling()
     dock.set_server(None)
     assert dock.model.rowCount() == 0 and dock.summary.text() == "No server"
+
+
+
+def test_sampling_takes_no_lock_and_changes_no_figure(qtbot: QtBot, dock: LocksDock, scenario: Scenario) -> None:
+    scenario.start()  # held by thread-a, thread-b waiting: the dock reads it all the same
+    before = [lk.stats() for lk in dock.lockables()]
+    for _ in range(5):
+        dock.sample_now()
+    assert _cell(dock, "orders", COL_WAITING) == "1: thread-b"
+    after = [lk.stats() for lk in dock.lockables()]
+    for b, a in zip(before, after, strict=True):
+        assert (a.acquisitions, a.contentions, a.timeouts, a.observer_acquisitions, a.observer_busy) == (
+            b.acquisitions,
+            b.contentions,
+            b.timeouts,
+            b.observer_acquisitions,
+            b.observer_busy,
+        )
+
+
+def test_a_quiet_lock_costs_no_refresh_and_the_first_use_wakes_the_dock(
+    qtbot: QtBot, dock: LocksDock, server: Server
+) -> None:
+    with server.lock("cache"):
+        pass
+    qtbot.waitUntil(lambda: _cell(dock, "cache", COL_ACQ) == "1")
+    applied = dock.samples_applied
+    qtbot.wait(1800)  # nothing happens: the dock slows down and refreshes nothing
+    assert dock.samples_applied == applied
+    assert dock._timer.base_interval() == locks_dock.QUIET_SAMPLE_MS
+    with server.lock("cache"):
+        pass
+    qtbot.waitUntil(lambda: _cell(dock, "cache", COL_ACQ) == "2", timeout=2000)
+    assert dock.samples_applied == applied + 1
+    assert dock._timer.base_interval() == locks_dock.SAMPLE_MS
+
+
+def test_the_studios_own_lock_use_is_apart_from_the_table(qtbot: QtBot, dock: LocksDock, server: Server) -> None:
+    lock = server.lockable
+    for _ in range(3):  # what the bridge does to copy a changed value
+        assert lock.try_acquire_apart()
+        lock.release_apart()
+    with lock:
+        pass
+    dock.sample_now()
+    assert _cell(dock, "global", COL_ACQ) == "1"
+    tip = dock.summary.toolTip()
+    assert "studio's own" in tip and "global: held 3 times" in tip

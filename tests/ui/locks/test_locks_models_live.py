@@ -13,7 +13,8 @@ from PySide6.QtWidgets import QMainWindow
 
 from desktop_app.engine.locks import Lockable
 from desktop_app.engine.server import Server
-from desktop_app.ui.locks.locks_dock import COL_ACQ, COL_LOCK, LocksDock
+from desktop_app.ui.locks.lock_table_model import COL_ACQ, COL_LOCK
+from desktop_app.ui.locks.locks_dock import LocksDock
 from tests.ui.model_checks import attach_checkers, run_worker
 from tests.waiting import wait_until
 

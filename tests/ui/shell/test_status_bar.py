@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -46,3 +47,20 @@ def test_status_bar_shows_the_smoothed_rate_not_the_last_second(qtbot: Any) -> N
     for rate in (1.0, 0.0, 1.0, 0.0):
         bar.show_rate(rate)
     assert bar.rate_label.text() == "1 change / 2 s"
+
+
+def test_a_steady_rate_keeps_its_text(qtbot: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    bar = StatusBar()
+    qtbot.addWidget(bar)
+    now = [100.0]
+    monkeypatch.setattr(time, "monotonic", lambda: now[0])
+    texts = []
+    for i in range(40):  # one change every 2 s, sampled about once a second (jitter: 9 or 10 in the window)
+        now[0] += 1.0 + (0.05 if i % 3 == 0 else -0.03)
+        bar.show_rate(float(i % 2 == 0))
+        texts.append(bar.rate_label.text())
+    assert set(texts[12:]) == {"1 change / 2 s"}, set(texts)
+    for _ in range(12):  # and when the changes stop, it says so
+        now[0] += 1.0
+        bar.show_rate(0.0)
+    assert bar.rate_label.text() == "no changes"

@@ -114,3 +114,63 @@ def test_a_row_that_stopped_changing_fades_on_screen_while_others_keep_changing(
         load.stop()
         view.tree.viewport().removeEventFilter(paints)
     assert n[0] > 20
+
+
+class ViewportPaints(QObject):
+    """The regions the viewport paints."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.regions: list[Any] = []
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint and isinstance(event, QPaintEvent):
+            self.regions.append(event.region().boundingRect())
+        return False
+
+
+def test_a_fade_repaints_only_the_tinted_rows_and_then_stops(qtbot: Any, view: StateView, server: Server) -> None:
+    qtbot.waitUntil(lambda: not view._fade_timer.isActive(), timeout=4000)  # the first picture's fade
+    paints = ViewportPaints()
+    viewport = view.tree.viewport()
+    viewport.installEventFilter(paints)
+    try:
+        server.state.set("count", 2)
+        node = view.model.node_for_path(("count",))
+        qtbot.waitUntil(lambda: node is not None and node.value == 2 and view._fade_timer.isActive())
+        row = view.tree.visualRect(cell(view, ("count",), VALUE))
+        qtbot.waitUntil(lambda: not view._fade_timer.isActive(), timeout=4000)  # faded out: the timer stops
+        qtbot.wait(300)  # the last step's repaint (it waits for the tree's paint budget)
+        fade_paints = list(paints.regions)
+        assert len(fade_paints) >= 3, "the fade is drawn in steps"
+        for rect in fade_paints:
+            assert rect.height() <= 2 * row.height() and rect.intersects(row), (rect, row)
+        assert not view.model.is_highlighted(node)
+        qtbot.wait(1000)
+        assert len(paints.regions) == len(fade_paints), "nothing fading, nothing repainted"
+    finally:
+        viewport.removeEventFilter(paints)
+
+
+def test_only_rows_whose_tint_on_screen_is_out_of_date_are_stale(qtbot: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    model = StateModel()
+    model.reset_entries([snap("a", 0, 1), snap("b", 0, 1)])
+    clock = [1000.0]
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
+    model.apply_delta(StateDelta((snap("a", 1, 2), snap("b", 1, 2)), (), 2))
+    a, b = model.node_for_path(("a",)), model.node_for_path(("b",))
+
+    def paint(row: int) -> None:
+        model.data(model.index(row, NAME), Qt.ItemDataRole.BackgroundRole)
+
+    paint(0)
+    paint(1)
+    assert model.stale_tints([a, b]) == []  # just painted
+    clock[0] += 0.6  # a fade step later
+    assert model.stale_tints([a, b]) == [a, b]
+    assert model.stale_tints([a, b], coarse=True) == []  # still tinted: the background skips the steps
+    paint(0)  # a repaint (a delta's, say) drew row a with its new step
+    assert model.stale_tints([a, b]) == [b]
+    clock[0] += 2.0  # the fade is over
+    assert model.stale_tints([a, b], coarse=True) == [a, b]
+    assert model.stale_tints([a, b], coarse=True) == [], "once reported as ended, not again"
