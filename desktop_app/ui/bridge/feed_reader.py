@@ -194,7 +194,12 @@ class FeedReader(InPlaceRescan, LockedCopy):
             timeout = 0.05 if not self.acked else due - now
         else:
             waiting_for_change = self.live and server is not None
-            timeout = max(0.0, min(self._next_lock_status, self._next_rescan if self._containers else 1e9) - now)
+            # step() rescans only once a frame may go out: waking sooner found nothing to do, and with
+            # no sleep left the loop spun (60-90 turns/s) until the GUI's frame budget ran out.
+            rescan_at = 1e9
+            if self._containers and self.acked:
+                rescan_at = max(self._next_rescan, self.next_frame_at, self._last_emit + FRAME * 0.7)
+            timeout = max(0.0, min(self._next_lock_status, rescan_at) - now)
             timeout = min(timeout, 1.0)
         listening = self._listen(server.state if waiting_for_change and server is not None else None, wake)
         if waiting_for_change and server is not None:

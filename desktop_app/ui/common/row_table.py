@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+)
 
 ModelIndex = QModelIndex | QPersistentModelIndex
 
@@ -52,6 +59,19 @@ class RowTableModel(QAbstractTableModel):
         row = self.row_at(index)
         return None if row is None else self.cell(row, index.column(), role)
 
+    def multiData(self, index: ModelIndex, roleDataSpan: Any) -> None:
+        # A delegate asks for all of a cell's paint roles at once: one Python call instead of one a
+        # role (seven). Every role is written, the empty ones too: the span may hold another cell's.
+        row = self.row_at(index)
+        col = index.column()
+        cell = self.cell
+        for item in roleDataSpan:
+            value = None if row is None else cell(row, col, item.role())
+            if value is None:
+                item.clearData()
+            else:
+                item.setData(value)
+
     def cell(self, row: Any, col: int, role: int) -> Any:
         """What ``data`` answers for ``role`` in column ``col`` of ``row`` (None: nothing)."""
         return None
@@ -84,3 +104,19 @@ class RowTableModel(QAbstractTableModel):
             self.beginRemoveRows(QModelIndex(), 0, len(self._rows) - 1)
             self._rows.clear()
             self.endRemoveRows()
+
+
+class RowSortProxy(QSortFilterProxyModel):
+    """A sorting proxy that passes a delegate's one-call ``multiData`` through to its source.
+
+    QSortFilterProxyModel answers ``multiData`` with a ``data`` call per role, each a Python call
+    into a RowTableModel: seven per cell painted instead of one.
+    """
+
+    def multiData(self, index: ModelIndex, roleDataSpan: Any) -> None:
+        source = self.sourceModel()
+        if source is None or not index.isValid():
+            for item in roleDataSpan:
+                item.clearData()
+            return
+        source.multiData(self.mapToSource(index), roleDataSpan)

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import (
     QItemSelectionModel,
     QModelIndex,
-    QSortFilterProxyModel,
     Qt,
     Signal,
 )
@@ -37,6 +36,7 @@ from desktop_app.engine.deadlock import DeadlockCycle
 from desktop_app.engine.locks import Lockable, LockStats, clock
 from desktop_app.ui.bridge.fleet_locks import TIMELINE_LAG
 from desktop_app.ui.common.pace import PacedTimer, WorkBudget, paced
+from desktop_app.ui.common.row_table import RowSortProxy
 from desktop_app.ui.locks.contention_timeline import TimelineBuilder, build_timeline, snapshot_lockables
 from desktop_app.ui.locks.contention_view import ContentionView
 from desktop_app.ui.locks.deadlock_watch import DeadlockWatch, banner_text
@@ -141,7 +141,7 @@ class LocksDock(QDockWidget):
         bar.addWidget(self.reset_button)
         tl.addLayout(bar)
         self.model = LockTableModel(self)
-        self.proxy = QSortFilterProxyModel(self)
+        self.proxy = RowSortProxy(self)
         self.proxy.setSourceModel(self.model)
         self.proxy.setSortRole(SORT_ROLE)
         self.proxy.setDynamicSortFilter(True)

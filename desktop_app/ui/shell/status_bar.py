@@ -41,6 +41,10 @@ def rate_text(rate: float) -> str:
     return f"1 change / {_number(period)} s"
 
 
+RATE_TEXTS_WIDEST = ("1 change / 9.9 min", "1 change / 9.9 s", "99,999 changes/s", "no changes")
+"""The widest texts the rate label usually shows: it is sized once for them."""
+
+
 class RateMeter:
     """Averages the bridge's per-second rate samples over the last ``window`` seconds."""
 
@@ -70,6 +74,13 @@ class StatusBar(QStatusBar):
         self.count_label = QLabel()
         self.rate_label = QLabel(rate_text(0))
         self.rate_label.setToolTip(f"Changes to the state, averaged over the last {RATE_WINDOW:g} s")
+        # A fixed size: a label whose size can change lays out the status bar, and the status bar
+        # the whole main window (every dock and toolbar, a QPropertyAnimation each), on every new
+        # text - the costliest thing an idle studio did. Fixed, a new rate repaints just the label.
+        self.rate_label.setFixedSize(
+            max(self._label_width(self.rate_label, t) for t in RATE_TEXTS_WIDEST),
+            self.rate_label.sizeHint().height(),
+        )
         self.rate_meter = RateMeter()
         self._shown_rate = 0.0
         self.lock_label = QLabel("global: idle")
@@ -111,7 +122,18 @@ class StatusBar(QStatusBar):
         quiet, was_quiet = rate_text(smoothed) == rate_text(0), rate_text(shown) == rate_text(0)
         if quiet != was_quiet or abs(smoothed - shown) > RATE_STEADY * max(smoothed, shown):
             self._shown_rate = smoothed
-            self.rate_label.setText(rate_text(smoothed))
+            text = rate_text(smoothed)
+            width = self._label_width(self.rate_label, text)
+            if width > self.rate_label.width():  # wider than foreseen: grow (one layout), never clip
+                self.rate_label.setFixedWidth(width)
+            self.rate_label.setText(text)
+
+    @staticmethod
+    def _label_width(label: QLabel, text: str) -> int:
+        """The width ``label`` needs to show ``text`` in full (its margins and frame included)."""
+        margins = label.contentsMargins()
+        extra = margins.left() + margins.right() + 2 * (label.margin() + label.frameWidth())
+        return label.fontMetrics().horizontalAdvance(text) + extra + 2
 
     def show_lock_status(self, status: Any) -> None:
         holder: Holder | None = getattr(status, "holder", None)

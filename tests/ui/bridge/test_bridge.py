@@ -11,7 +11,7 @@ import pytest
 
 from desktop_app.engine.server import Server
 from desktop_app.engine.state import SharedState
-from desktop_app.ui.bridge import feed_reader, inplace_rescan
+from desktop_app.ui.bridge import feed_reader, inplace_rescan, state_bridge
 from desktop_app.ui.bridge.feed_reader import INPLACE_THREAD
 from desktop_app.ui.bridge.state_bridge import EntrySnapshot, LockStatus, Pending, StateBridge, StateDelta
 
@@ -405,3 +405,25 @@ def test_a_state_that_refuses_change_events_is_followed_all_the_same(
         qtbot.waitUntil(lambda i=i: pic.value("n") == i, timeout=3000)
     assert refused, "the idle reader asked for change events"
     assert bridge.running
+
+
+def test_a_bridge_held_back_by_the_frame_budget_sleeps(
+    qtbot: Any, server: Server, bridge: StateBridge, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The GUI asks for a long pause after each frame (as a busy GUI thread does); the rescan falls
+    # due meanwhile, but may run only once a frame may go out: until then the bridge must sleep.
+    monkeypatch.setattr(feed_reader, "LOCK_POLL", 3600.0)
+    monkeypatch.setattr(inplace_rescan, "RESCAN_PERIOD", 0.05)
+    server.state.set("hash", {"values": [1]})
+    pic = Picture(bridge)
+    bridge.start()
+    qtbot.waitUntil(lambda: pic.resets == 1)
+    monkeypatch.setattr(state_bridge, "APPLY_SHARE", 1e-9)
+    monkeypatch.setattr(state_bridge, "APPLY_CONTENDED_SHARE", 1e-9)
+    monkeypatch.setattr(state_bridge, "MAX_FRAME_DELAY", 3600.0)
+    server.state.set("n", 1)
+    qtbot.waitUntil(lambda: pic.value("n") == 1)
+    before = bridge.wakeups
+    qtbot.wait(500)  # ten rescan periods, all inside the GUI's pause
+    woke = bridge.wakeups - before
+    assert woke <= 3, f"woke {woke} times while no frame could go out"

@@ -64,3 +64,39 @@ def test_a_steady_rate_keeps_its_text(qtbot: Any, monkeypatch: pytest.MonkeyPatc
         now[0] += 1.0
         bar.show_rate(0.0)
     assert bar.rate_label.text() == "no changes"
+
+
+def test_a_new_rate_repaints_only_its_label(qtbot: Any) -> None:
+    # A status bar label that may change size lays out the status bar, and the status bar the main
+    # window with every dock in it: a rate that changes every few seconds must not cost that.
+    from PySide6.QtCore import QCoreApplication, QEvent, QObject
+    from PySide6.QtWidgets import QMainWindow
+
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    bar = StatusBar(window)
+    window.setStatusBar(bar)
+    window.show()
+    qtbot.waitExposed(window)
+    QCoreApplication.sendPostedEvents()
+
+    class Layouts(QObject):
+        seen = 0
+
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.LayoutRequest:
+                self.seen += 1
+            return False
+
+    layouts = Layouts()
+    for widget in (window, bar):
+        widget.installEventFilter(layouts)
+    texts = set()
+    for rate in (0.5, 0.0, 3.0, 40.0, 12_345.0, 1 / 120):
+        bar.rate_meter.clear()
+        bar.show_rate(rate)
+        texts.add(bar.rate_label.text())
+        QCoreApplication.sendPostedEvents()
+        assert layouts.seen == 0, f"{bar.rate_label.text()!r} laid out the window"
+        assert bar.rate_label.width() >= bar.rate_label.sizeHint().width(), "the text is clipped"
+    assert len(texts) == 6
