@@ -46,18 +46,28 @@ RATE_TEXTS_WIDEST = ("1 change / 9.9 min", "1 change / 9.9 s", "99,999 changes/s
 
 
 class RateMeter:
-    """Averages the bridge's per-second rate samples over the last ``window`` seconds."""
+    """Averages the bridge's rate samples over the last ``window`` seconds, each weighted by its span.
+
+    A sample is the rate since the one before, and the bridge sends them 1-2 s apart: weighting by
+    the time between arrivals makes the average changes over time (a change every 2 s reads "/ 2 s"),
+    where a plain mean of the rates overweights the short spans.
+    """
+
+    FIRST_SPAN = 1.0
+    """The weight of a sample with none before it (about the bridge's pace)."""
+    MIN_SPAN = 0.05
 
     def __init__(self, window: float = RATE_WINDOW) -> None:
         self.window = window
-        self._samples: deque[tuple[float, float]] = deque()
+        self._samples: deque[tuple[float, float, float]] = deque()  # (arrived, rate, span)
 
     def add(self, rate: float, now: float) -> float:
-        """Record a sample taken at ``now`` (monotonic seconds); returns the smoothed rate."""
-        self._samples.append((now, rate))
+        """Record a sample arriving at ``now`` (monotonic seconds); returns the smoothed rate."""
+        span = now - self._samples[-1][0] if self._samples else self.FIRST_SPAN
+        self._samples.append((now, rate, min(max(span, self.MIN_SPAN), self.window)))
         while self._samples and self._samples[0][0] <= now - self.window:
             self._samples.popleft()
-        return sum(r for _, r in self._samples) / len(self._samples)
+        return sum(r * s for _, r, s in self._samples) / sum(s for _, _, s in self._samples)
 
     def clear(self) -> None:
         self._samples.clear()

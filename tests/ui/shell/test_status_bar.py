@@ -41,10 +41,29 @@ def test_rate_meter_averages_over_ten_seconds() -> None:
     assert last == 0.0
 
 
-def test_status_bar_shows_the_smoothed_rate_not_the_last_second(qtbot: Any) -> None:
+def test_rate_meter_weights_each_sample_by_its_span() -> None:
+    # A change every 2 s, sampled at uneven gaps (1 s, then 3 s): the rates are 1.0 and 0.33, and a
+    # plain mean of them (0.67) would read "1 change / 1.5 s".
+    meter = RateMeter(window=30.0)
+    now = 0.0
+    meter.add(0.5, now)
+    for _ in range(5):
+        now += 1.0
+        meter.add(1.0, now)
+        now += 3.0
+        smoothed = meter.add(1 / 3, now)
+    assert rate_text(smoothed) == "1 change / 2 s"
+
+
+def test_status_bar_shows_the_smoothed_rate_not_the_last_second(
+    qtbot: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     bar = StatusBar()
     qtbot.addWidget(bar)
+    now = [100.0]
+    monkeypatch.setattr(time, "monotonic", lambda: now[0])
     for rate in (1.0, 0.0, 1.0, 0.0):
+        now[0] += 1.0
         bar.show_rate(rate)
     assert bar.rate_label.text() == "1 change / 2 s"
 
