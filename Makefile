@@ -73,4 +73,5 @@ bundle-test: $(BUNDLE_EXE)
 		*) echo "the bundle lacks desktop_app.engine.hotpath._hotpath (the compiled hot paths)" >&2; exit 1;; esac
 	tmp=$$(mktemp -d) && \
 		QT_QPA_PLATFORM=offscreen STATE_STUDIO_DATA_DIR="$$tmp" STATE_STUDIO_DEMO_PORT=0 \
+		XDG_CONFIG_HOME="$$tmp/config" XDG_DATA_HOME="$$tmp/data" XDG_CACHE_HOME="$$tmp/cache" \
 		$(BUNDLE_EXE) --self-test; rc=$$?; rm -rf "$$tmp"; exit $$rc
