@@ -279,7 +279,9 @@ def test_expansion_and_selection_survive_live_updates(qtbot: Any, view: StateVie
 
     server.add_timer("tick", 0.01, tick)
     server.start()
-    qtbot.waitUntil(lambda: len(deltas) >= 100, timeout=15_000)
+    # Under load the bridge sends fewer, bigger frames (its CPU share is bounded), so the count of
+    # deltas asked for is modest and the limit generous: on an idle machine 30 come within ~1 s.
+    qtbot.waitUntil(lambda: len(deltas) >= 30 and counter["n"] >= 100, timeout=60_000)
     assert view.tree.isExpanded(cell(view, ("hash",)))
     assert view.tree.isExpanded(cell(view, ("hash", "meta")))
     assert view.tree.isExpanded(cell(view, ("hash", "values")))
