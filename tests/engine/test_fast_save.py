@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import importlib
 import math
 import random
 import uuid
@@ -17,21 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from desktop_app.engine import SharedState, StateFileError, persistence
-from desktop_app.engine.hotpath import pure as hotpath_pure
 from desktop_app.engine.persistence import MAX_DEPTH, fast_save
-
-
-def _twins() -> list[ModuleType]:
-    twins: list[ModuleType] = [hotpath_pure]
-    try:
-        twins.append(importlib.import_module("desktop_app.engine.hotpath._hotpath"))
-    except ImportError:
-        pass
-    return twins
-
-
-TWINS = _twins()
-twin_param = pytest.mark.parametrize("twin", TWINS, ids=[t.__name__.rsplit(".", 1)[-1] for t in TWINS])
+from tests.engine.twins import twin_param
 
 
 def _mixed(n: int, seed: int = 3) -> dict[str, tuple[Any, list[str]]]:

@@ -28,19 +28,7 @@ from desktop_app.engine import hotpath
 from desktop_app.engine.hotpath import pure as hotpath_pure
 from desktop_app.engine.hotpath import thread_names
 from desktop_app.engine.lock_records import _site
-
-
-def _twins() -> list[ModuleType]:
-    twins: list[ModuleType] = [hotpath_pure]
-    try:
-        twins.append(importlib.import_module("desktop_app.engine.hotpath._hotpath"))
-    except ImportError:
-        pass
-    return twins
-
-
-TWINS = _twins()
-twin_param = pytest.mark.parametrize("twin", TWINS, ids=[t.__name__.rsplit(".", 1)[-1] for t in TWINS])
+from tests.engine.twins import TWINS, twin_param
 
 
 def test_the_implementation_follows_the_environment() -> None:
