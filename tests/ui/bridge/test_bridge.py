@@ -52,13 +52,6 @@ class Picture:
 
 
 @pytest.fixture
-def server() -> Iterator[Server]:
-    srv = Server()
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
 def bridge(qtbot: Any, server: Server) -> Iterator[StateBridge]:
     b = StateBridge(server)
     yield b

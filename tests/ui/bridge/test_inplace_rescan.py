@@ -18,13 +18,6 @@ pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSi
 
 
 @pytest.fixture
-def server() -> Iterator[Server]:
-    srv = Server()
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
 def bridge(qtbot: Any, server: Server) -> Iterator[StateBridge]:
     b = StateBridge(server)
     yield b

@@ -6,7 +6,6 @@ import re
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,23 +30,6 @@ from desktop_app.ui.jobs.jobs_model import (
 
 # Qt's offscreen platform says this for every floating dock; it is not about our code.
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
-
-
-@pytest.fixture
-def server() -> Iterator[Server]:
-    srv = Server()
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
-def dock(qtbot: Any) -> Iterator[JobsDock]:
-    d = JobsDock()
-    qtbot.addWidget(d)
-    d.resize(1100, 500)
-    d.show()
-    yield d
-    d.set_server(None)
 
 
 def _cell(dock: JobsDock, name: str, column: int) -> str:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,23 +13,6 @@ from desktop_app.ui.jobs.jobs_dock import JobsDock
 from tests.ui.model_checks import attach_checkers, run_worker
 
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
-
-
-@pytest.fixture
-def server() -> Iterator[Server]:
-    srv = Server()
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
-def dock(qtbot: Any) -> Iterator[JobsDock]:
-    d = JobsDock()
-    qtbot.addWidget(d)
-    d.resize(1100, 500)
-    d.show()
-    yield d
-    d.set_server(None)
 
 
 def test_find_matches_a_route_row_whatever_the_case(qtbot: Any, server: Server, dock: JobsDock) -> None:
